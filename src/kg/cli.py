@@ -1,0 +1,71 @@
+"""The command line: verbs follow the data's life (build, validate, serve).
+
+Each command is a few lines calling the library; KGError becomes a clean
+ClickException at this edge, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from kg.config import SETTINGS, Settings
+from kg.errors import KGError
+
+
+def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KGError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return wrapper
+
+
+@click.group(epilog="Settings (environment KG_<NAME>): " + "; ".join(f"{n}={d}" for n, d, _ in SETTINGS))
+@click.version_option(package_name="hos-kg")
+def main() -> None:
+    """hos-kg: a knowledge graph of meetings between heads of state."""
+
+
+@main.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even if the inputs are unchanged.")
+@_clean_errors
+def build_cmd(force: bool) -> None:
+    """Load, validate and reason; write build/ (graph.nq, Turtle dumps, manifest)."""
+    from kg.pipeline import build
+
+    click.echo(build(Settings.from_env(), force=force).summary())
+
+
+@main.command("validate")
+@_clean_errors
+def validate_cmd() -> None:
+    """Check the data against the SHACL shapes and QC checks; exit 1 on any problem."""
+    from kg.load import load
+    from kg.validate import validate
+
+    settings = Settings.from_env()
+    report = validate(load(settings), settings)
+    click.echo(report.text())
+    if not report.conforms:
+        sys.exit(1)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes (one per core).")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@_clean_errors
+def serve_cmd(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the built graph with gunicorn (a production WSGI server)."""
+    from kg.serve import serve
+
+    serve(Settings.from_env(), host=host, port=port, workers=workers, threads=threads)

@@ -1,0 +1,76 @@
+"""Settings: one object, built once and passed in; nothing is read at import.
+
+Every setting is declared once in ``SETTINGS`` (name, default, help), so the
+CLI's ``--help``, the environment (``KG_<NAME>``) and the docs agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The repository root when running from a checkout (src/kg/config.py → ../..).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    ontology_dir: Path = field(
+        default=REPO_ROOT / "ontology", metadata={"help": "OWL ontology and SHACL shapes (Turtle)."}
+    )
+    data_dir: Path = field(
+        default=REPO_ROOT / "data", metadata={"help": "Asserted instance data (*.ttl)."}
+    )
+    queries_dir: Path = field(
+        default=REPO_ROOT / "queries", metadata={"help": "Canned queries (*.rq) and checks/."}
+    )
+    build_dir: Path = field(
+        default=REPO_ROOT / "build", metadata={"help": "Where `kg build` writes its artifacts."}
+    )
+    base_iri: str = field(
+        default="https://w3id.org/hos-kg/",
+        metadata={"help": "Public base IRI of the project's resources."},
+    )
+    max_rows: int = field(
+        default=10_000, metadata={"help": "Result rows returned at most per query."}
+    )
+    query_timeout: float = field(
+        default=10.0, metadata={"help": "Seconds a query may run before it is cancelled."}
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``KG_<NAME>`` environment variables, then explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"KG_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def artifact(self) -> Path:
+        """The N-Quads file holding the three named graphs of the last build."""
+        return self.build_dir / "graph.nq"
+
+    @property
+    def shapes_file(self) -> Path:
+        return self.ontology_dir / "shapes.ttl"
+
+
+def _coerce(f: dataclasses.Field, raw: str) -> object:
+    kind = f.default.__class__ if f.default is not dataclasses.MISSING else str
+    if kind is bool:
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if issubclass(kind, Path):
+        return Path(raw)
+    return kind(raw)
+
+
+SETTINGS: list[tuple[str, object, str]] = [
+    (f.name, f.default, f.metadata.get("help", "")) for f in dataclasses.fields(Settings)
+]

@@ -1,0 +1,29 @@
+"""Step 5b, dump: Turtle files with the project's prefixes, and counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.namespace import RDF
+
+from kg.load import new_graph
+from kg.namespaces import HOS, ID
+
+
+def write_turtle(graph: Graph, path: Path) -> None:
+    out = new_graph()
+    out += graph
+    out.serialize(path, format="turtle", encoding="utf-8")
+
+
+def instances_by_class(graph: Graph) -> dict[str, int]:
+    """Distinct project resources per hos: class (owl:sameAs twins are not counted twice)."""
+    counts: dict[str, int] = {}
+    for cls in sorted(set(graph.objects(None, RDF.type))):
+        if not str(cls).startswith(str(HOS)):
+            continue
+        n = sum(1 for s in graph.subjects(RDF.type, cls) if str(s).startswith(str(ID)))
+        if n:
+            counts[f"hos:{str(cls)[len(str(HOS)):]}"] = n
+    return counts

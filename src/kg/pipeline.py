@@ -1,0 +1,134 @@
+"""The map of the system: build(settings) = load → validate → reason → write.
+
+``kg build`` writes into ``settings.build_dir``:
+
+* ``graph.nq``     the three named graphs (ontology, asserted, inferred): what is served
+* ``asserted.ttl`` ontology + asserted data; ``inferred.ttl`` the closure; ``all.ttl`` both
+* ``manifest.json`` input digest, counts and timings
+
+Everything is written to a staging folder first and moved into place only after
+every stage succeeded, so a failed build leaves the previous artifacts as they
+were. When the inputs' digest matches the manifest, nothing is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rdflib import Dataset, Graph
+
+from kg import dump
+from kg.config import Settings
+from kg.errors import ValidationFailed
+from kg.load import load
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.reason import closure
+from kg.validate import validate
+
+ARTIFACTS = ("graph.nq", "asserted.ttl", "inferred.ttl", "all.ttl", "manifest.json")
+BUILD_FORMAT = "1"  # bump when the artifacts' layout changes
+
+
+@dataclass
+class BuildResult:
+    digest: str
+    skipped: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    by_class: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        head = "Up to date (inputs unchanged): nothing rebuilt." if self.skipped else "Built."
+        lines = [head, "Triples:"]
+        lines += [f"  {name:<10} {n:>7}" for name, n in self.counts.items()]
+        lines.append("Instances by class (after reasoning):")
+        lines += [f"  {name:<24} {n:>4}" for name, n in self.by_class.items()]
+        if not self.skipped:
+            lines.append("Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in self.seconds.items()))
+        return "\n".join(lines)
+
+
+def input_digest(settings: Settings) -> str:
+    """A digest of everything a build reads, so an unchanged tree is not rebuilt."""
+    h = hashlib.sha256(BUILD_FORMAT.encode())
+    files = sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.data_dir.glob("*.ttl"))
+    files += sorted((settings.queries_dir / "checks").glob("*.rq"))
+    for path in files:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def build(settings: Settings, force: bool = False) -> BuildResult:
+    digest = input_digest(settings)
+    manifest = settings.build_dir / "manifest.json"
+    if not force and manifest.is_file() and all((settings.build_dir / a).is_file() for a in ARTIFACTS):
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+        if previous.get("digest") == digest:
+            return BuildResult(digest, True, previous["counts"], previous["by_class"], previous["seconds"])
+
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    loaded = load(settings)
+    seconds["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    report = validate(loaded, settings)
+    seconds["validate"] = time.perf_counter() - t
+    if not report.conforms:
+        raise ValidationFailed(report.text())
+
+    t = time.perf_counter()
+    inferred = closure(loaded.ontology, loaded.data)
+    seconds["reason"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    result = BuildResult(
+        digest=digest, skipped=False,
+        counts={
+            "ontology": len(loaded.ontology), "asserted": len(loaded.data),
+            "inferred": len(inferred),
+            "total": len(loaded.ontology) + len(loaded.data) + len(inferred),
+        },
+        by_class=dump.instances_by_class(loaded.ontology + loaded.data + inferred),
+        seconds=seconds,
+    )
+    _write_atomically(settings.build_dir, loaded.ontology, loaded.data, inferred, result)
+    seconds["write"] = time.perf_counter() - t
+    return result
+
+
+def _write_atomically(
+    build_dir: Path, ontology: Graph, data: Graph, inferred: Graph, result: BuildResult
+) -> None:
+    build_dir.mkdir(parents=True, exist_ok=True)
+    staging = build_dir / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        ds = Dataset()
+        for name, graph in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, data), (GRAPH_INFERRED, inferred)):
+            target = ds.graph(name)
+            for triple in graph:
+                target.add(triple)
+        ds.serialize(staging / "graph.nq", format="nquads", encoding="utf-8")
+        dump.write_turtle(ontology + data, staging / "asserted.ttl")
+        dump.write_turtle(inferred, staging / "inferred.ttl")
+        dump.write_turtle(ontology + data + inferred, staging / "all.ttl")
+        (staging / "manifest.json").write_text(
+            json.dumps({"digest": result.digest, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        **{k: v for k, v in asdict(result).items() if k in ("counts", "by_class", "seconds")}},
+                       indent=2, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        # Every artifact exists in staging: only now replace the served ones.
+        # manifest.json goes last, so a crash mid-way forces a rebuild next time.
+        for name in ARTIFACTS:
+            os.replace(staging / name, build_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""Step 2, validate: the SHACL contract (pyshacl) and QC checks (SPARQL).
+
+Both run on the asserted data with the ontology mixed in, before reasoning, so
+a report points at what someone wrote, not at what the reasoner derived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyshacl import validate as shacl_validate
+from rdflib import BNode, Graph, URIRef
+from rdflib.term import Node
+
+from kg.config import Settings
+from kg.load import Loaded, parse_file
+from kg.namespaces import PREFIXES, SH
+from kg.queries import load_queries
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str  # the shape or QC check that failed
+    focus: str
+    path: str
+    message: str
+    file: str = ""
+
+    def __str__(self) -> str:
+        where = f" [{self.file}]" if self.file else ""
+        path = f" {self.path}:" if self.path else ""
+        return f"{self.check}: {self.focus}{path} {self.message}{where}"
+
+
+@dataclass
+class Report:
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def text(self) -> str:
+        if self.conforms:
+            return "Conforms: no SHACL violations, no QC check failures."
+        lines = [f"{len(self.violations)} problem(s):"]
+        lines += [f"  - {v}" for v in self.violations]
+        return "\n".join(lines)
+
+
+def _short(node: Node | None, graph: Graph) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, URIRef):
+        return graph.namespace_manager.normalizeUri(node)
+    return node.n3()
+
+
+def _shape_name(shape: Node | None, shapes: Graph) -> str:
+    """A property shape is a blank node: name it by its node shape and path."""
+    if isinstance(shape, BNode):
+        parent = shapes.value(None, SH.property, shape)
+        path = shapes.value(shape, SH.path)
+        if parent is not None:
+            return f"{_short(parent, shapes)}/{_short(path, shapes) if isinstance(path, URIRef) else 'path'}"
+    return _short(shape, shapes)
+
+
+def run_shacl(loaded: Loaded, shapes_file: Path) -> list[Violation]:
+    shapes = parse_file(shapes_file)
+    _conforms, results, _text = shacl_validate(
+        loaded.data, shacl_graph=shapes, ont_graph=loaded.ontology,
+        inference="none", abort_on_first=False, allow_warnings=True,
+    )
+    out = []
+    for result in results.subjects(SH.resultSeverity, SH.Violation):
+        focus = results.value(result, SH.focusNode)
+        source_file = loaded.origin.get(focus)
+        out.append(Violation(
+            check=_shape_name(results.value(result, SH.sourceShape), shapes),
+            focus=_short(focus, loaded.data),
+            path=_short(results.value(result, SH.resultPath), loaded.data),
+            message=str(results.value(result, SH.resultMessage) or "violates the shape"),
+            file=source_file.name if source_file else "",
+        ))
+    return sorted(out, key=lambda v: (v.file, v.focus, v.check, v.message))
+
+
+def run_checks(loaded: Loaded, checks_dir: Path) -> list[Violation]:
+    """Each checks/*.rq is a SELECT whose rows are failures (PATO-style)."""
+    union = loaded.ontology + loaded.data
+    for prefix, iri in PREFIXES.items():
+        union.bind(prefix, iri, override=True, replace=True)
+    out = []
+    for check in load_queries(checks_dir).values():
+        for row in union.query(check.prepared):
+            values = row.asdict()
+            focus = values.get("focus")
+            source_file = loaded.origin.get(focus) if focus is not None else None
+            detail = ", ".join(
+                f"{k}={_short(v, union)}" for k, v in sorted(values.items()) if k != "focus"
+            )
+            out.append(Violation(
+                check=f"check:{check.name}",
+                focus=_short(focus, union),
+                path="",
+                message=check.title + (f" ({detail})" if detail else ""),
+                file=source_file.name if source_file else "",
+            ))
+    return out
+
+
+def validate(loaded: Loaded, settings: Settings) -> Report:
+    return Report(
+        run_shacl(loaded, settings.shapes_file) + run_checks(loaded, settings.queries_dir / "checks")
+    )
