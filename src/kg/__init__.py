@@ -8,4 +8,4 @@ from kg.pipeline import build
 from kg.web import create_app
 
 __version__ = "0.1.0"
-__all__ = ["build", "create_app", "__version__"]
+__all__ = ["__version__", "build", "create_app"]

@@ -20,9 +20,7 @@ class Settings:
     ontology_dir: Path = field(
         default=REPO_ROOT / "ontology", metadata={"help": "OWL ontology and SHACL shapes (Turtle)."}
     )
-    data_dir: Path = field(
-        default=REPO_ROOT / "data", metadata={"help": "Asserted instance data (*.ttl)."}
-    )
+    data_dir: Path = field(default=REPO_ROOT / "data", metadata={"help": "Asserted instance data (*.ttl)."})
     queries_dir: Path = field(
         default=REPO_ROOT / "queries", metadata={"help": "Canned queries (*.rq) and checks/."}
     )
@@ -33,9 +31,7 @@ class Settings:
         default="https://w3id.org/hos-kg/",
         metadata={"help": "Public base IRI of the project's resources."},
     )
-    max_rows: int = field(
-        default=10_000, metadata={"help": "Result rows returned at most per query."}
-    )
+    max_rows: int = field(default=10_000, metadata={"help": "Result rows returned at most per query."})
     query_timeout: float = field(
         default=10.0, metadata={"help": "Seconds a query may run before it is cancelled."}
     )

@@ -22,8 +22,8 @@ class Loaded:
     ontology: Graph
     data: Graph
     files: list[Path]
-    # Which file asserted each subject, so that validation reports can name it.
-    origin: dict[Node, Path] = field(default_factory=dict)
+    # Which files assert triples about each subject, so that reports can name them.
+    origin: dict[Node, list[Path]] = field(default_factory=dict)
 
 
 def new_graph() -> Graph:
@@ -62,12 +62,12 @@ def load(settings: Settings) -> Loaded:
     if not dat_files:
         raise DataError(f"{settings.data_dir}: no *.ttl files to load")
     ontology, data = new_graph(), new_graph()
-    origin: dict[Node, Path] = {}
+    origin: dict[Node, list[Path]] = {}
     for path in onto_files:
         parse_file(path, ontology)
     for path in dat_files:
         part = parse_file(path)
         for s in part.subjects(unique=True):
-            origin.setdefault(s, path)
+            origin.setdefault(s, []).append(path)
         data += part
     return Loaded(ontology=ontology, data=data, files=onto_files + dat_files, origin=origin)

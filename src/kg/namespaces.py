@@ -18,8 +18,18 @@ GRAPH_INFERRED = URIRef(BASE + "graph/inferred")
 
 # One prefix per kind of resource keeps local names readable (meeting:2018-07-16-helsinki).
 ID_KINDS = (
-    "meeting", "person", "office", "place", "event", "issue", "outcome",
-    "statement", "thing", "organization", "format", "source",
+    "meeting",
+    "person",
+    "office",
+    "place",
+    "event",
+    "issue",
+    "outcome",
+    "statement",
+    "thing",
+    "organization",
+    "format",
+    "source",
 )
 
 PREFIXES: dict[str, str] = {

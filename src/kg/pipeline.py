@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+from rdflib import Graph
 
 from kg import dump
 from kg.config import Settings
@@ -59,6 +59,11 @@ def input_digest(settings: Settings) -> str:
     h = hashlib.sha256(BUILD_FORMAT.encode())
     files = sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.data_dir.glob("*.ttl"))
     files += sorted((settings.queries_dir / "checks").glob("*.rq"))
+    # The code of each stage is an input too: a changed reasoner must rebuild.
+    here = Path(__file__).parent
+    files += [
+        here / f"{stage}.py" for stage in ("load", "validate", "reason", "dump", "pipeline", "namespaces")
+    ]
     for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -89,9 +94,11 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
 
     t = time.perf_counter()
     result = BuildResult(
-        digest=digest, skipped=False,
+        digest=digest,
+        skipped=False,
         counts={
-            "ontology": len(loaded.ontology), "asserted": len(loaded.data),
+            "ontology": len(loaded.ontology),
+            "asserted": len(loaded.data),
             "inferred": len(inferred),
             "total": len(loaded.ontology) + len(loaded.data) + len(inferred),
         },
@@ -111,19 +118,22 @@ def _write_atomically(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        ds = Dataset()
-        for name, graph in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, data), (GRAPH_INFERRED, inferred)):
-            target = ds.graph(name)
-            for triple in graph:
-                target.add(triple)
-        ds.serialize(staging / "graph.nq", format="nquads", encoding="utf-8")
+        dump.write_nquads(
+            {GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred}, staging / "graph.nq"
+        )
         dump.write_turtle(ontology + data, staging / "asserted.ttl")
         dump.write_turtle(inferred, staging / "inferred.ttl")
         dump.write_turtle(ontology + data + inferred, staging / "all.ttl")
         (staging / "manifest.json").write_text(
-            json.dumps({"digest": result.digest, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        **{k: v for k, v in asdict(result).items() if k in ("counts", "by_class", "seconds")}},
-                       indent=2, ensure_ascii=False),
+            json.dumps(
+                {
+                    "digest": result.digest,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    **{k: v for k, v in asdict(result).items() if k in ("counts", "by_class", "seconds")},
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
         # Every artifact exists in staging: only now replace the served ones.

@@ -34,7 +34,14 @@ class _Server(BaseApplication):
 def serve(settings: Settings, host: str, port: int, workers: int = 2, threads: int = 4) -> None:
     # Fail in the parent, with a clear message, if there is nothing to serve.
     KnowledgeGraph.from_artifact(settings.artifact)
-    _Server(settings, {
-        "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-        "worker_class": "gthread", "accesslog": "-", "timeout": 60,
-    }).run()
+    _Server(
+        settings,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "accesslog": "-",
+            "timeout": 60,
+        },
+    ).run()

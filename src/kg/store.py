@@ -10,11 +10,12 @@ offers an update.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, URIRef
+from rdflib import Graph, URIRef
 
 from kg.errors import BadRequest, NotBuilt
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES
@@ -24,6 +25,15 @@ Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 _ONTOLOGY = ox.NamedNode(str(GRAPH_ONTOLOGY))
 _ASSERTED = ox.NamedNode(str(GRAPH_ASSERTED))
 _INFERRED = ox.NamedNode(str(GRAPH_INFERRED))
+
+
+def syntax_message(raw: str) -> str:
+    """oxigraph says 'error at 4:18: expected …'; people read 'line 4, column 18'."""
+    match = re.match(r"error at (\d+):(\d+): (.*)", raw, re.DOTALL)
+    if match:
+        line, column, detail = match.groups()
+        return f"SPARQL syntax error at line {line}, column {column}: {detail}"
+    return f"SPARQL syntax error: {raw}"
 
 
 class KnowledgeGraph:
@@ -51,25 +61,31 @@ class KnowledgeGraph:
 
     def default_graphs(self, infer: bool = True) -> list[ox.NamedNode]:
         graphs = [_ONTOLOGY, _ASSERTED]
-        return graphs + [_INFERRED] if infer else graphs
+        return [*graphs, _INFERRED] if infer else graphs
 
     def query(
         self,
         sparql: str,
         *,
         infer: bool = True,
-        substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None,
+        bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
     ) -> Result:
-        """Evaluate a SPARQL query; a syntax error becomes a BadRequest naming its position."""
+        """Evaluate a SPARQL query; a syntax error becomes a BadRequest naming its position.
+
+        ``bindings`` maps variable names to terms. They are joined in as a
+        trailing VALUES clause written by pyoxigraph's own term serializer
+        (which validates IRIs and escapes literals), never by formatting a
+        user's text. pyoxigraph's ``substitutions`` would be neater but only
+        accepts variables in the SELECT projection.
+        """
+        if bindings:
+            names = " ".join(f"?{name}" for name in bindings)
+            terms = " ".join(str(term) for term in bindings.values())
+            sparql = f"{sparql}\nVALUES ({names}) {{ ({terms}) }}\n"
         try:
-            return self._store.query(
-                sparql,
-                default_graph=self.default_graphs(infer),
-                prefixes=PREFIXES,
-                substitutions=substitutions,
-            )
+            return self._store.query(sparql, default_graph=self.default_graphs(infer), prefixes=PREFIXES)
         except SyntaxError as exc:
-            raise BadRequest(f"SPARQL syntax error: {exc}") from None
+            raise BadRequest(syntax_message(str(exc))) from None
 
     def __len__(self) -> int:
         return len(self._store)
@@ -77,9 +93,10 @@ class KnowledgeGraph:
     def count(self, graph: URIRef) -> int:
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))))
 
-    def to_rdflib(self) -> Dataset:
-        """The same quads in an rdflib Dataset (to check answers across engines)."""
-        ds = Dataset()
-        data = self._store.dump(format=ox.RdfFormat.N_QUADS)
-        ds.parse(data=data.decode("utf-8"), format="nquads")
-        return ds
+    def to_rdflib(self, infer: bool = True) -> Graph:
+        """The query's default graph (the union) as an rdflib Graph, to check answers across engines."""
+        graph = Graph()
+        for name in self.default_graphs(infer):
+            nt = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
+            graph.parse(data=nt.decode("utf-8"), format="nt")
+        return graph

@@ -67,23 +67,32 @@ def _shape_name(shape: Node | None, shapes: Graph) -> str:
     return _short(shape, shapes)
 
 
+def _files(loaded: Loaded, focus: Node | None) -> str:
+    return ", ".join(p.name for p in loaded.origin.get(focus, [])) if focus is not None else ""
+
+
 def run_shacl(loaded: Loaded, shapes_file: Path) -> list[Violation]:
     shapes = parse_file(shapes_file)
     _conforms, results, _text = shacl_validate(
-        loaded.data, shacl_graph=shapes, ont_graph=loaded.ontology,
-        inference="none", abort_on_first=False, allow_warnings=True,
+        loaded.data,
+        shacl_graph=shapes,
+        ont_graph=loaded.ontology,
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
     )
     out = []
     for result in results.subjects(SH.resultSeverity, SH.Violation):
         focus = results.value(result, SH.focusNode)
-        source_file = loaded.origin.get(focus)
-        out.append(Violation(
-            check=_shape_name(results.value(result, SH.sourceShape), shapes),
-            focus=_short(focus, loaded.data),
-            path=_short(results.value(result, SH.resultPath), loaded.data),
-            message=str(results.value(result, SH.resultMessage) or "violates the shape"),
-            file=source_file.name if source_file else "",
-        ))
+        out.append(
+            Violation(
+                check=_shape_name(results.value(result, SH.sourceShape), shapes),
+                focus=_short(focus, loaded.data),
+                path=_short(results.value(result, SH.resultPath), loaded.data),
+                message=str(results.value(result, SH.resultMessage) or "violates the shape"),
+                file=_files(loaded, focus),
+            )
+        )
     return sorted(out, key=lambda v: (v.file, v.focus, v.check, v.message))
 
 
@@ -97,17 +106,16 @@ def run_checks(loaded: Loaded, checks_dir: Path) -> list[Violation]:
         for row in union.query(check.prepared):
             values = row.asdict()
             focus = values.get("focus")
-            source_file = loaded.origin.get(focus) if focus is not None else None
-            detail = ", ".join(
-                f"{k}={_short(v, union)}" for k, v in sorted(values.items()) if k != "focus"
+            detail = ", ".join(f"{k}={_short(v, union)}" for k, v in sorted(values.items()) if k != "focus")
+            out.append(
+                Violation(
+                    check=f"check:{check.name}",
+                    focus=_short(focus, union),
+                    path="",
+                    message=check.title + (f" ({detail})" if detail else ""),
+                    file=_files(loaded, focus),
+                )
             )
-            out.append(Violation(
-                check=f"check:{check.name}",
-                focus=_short(focus, union),
-                path="",
-                message=check.title + (f" ({detail})" if detail else ""),
-                file=source_file.name if source_file else "",
-            ))
     return out
 
 

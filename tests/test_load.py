@@ -1,0 +1,42 @@
+"""Step 1: loading; a syntax error names the file and the line."""
+
+from pathlib import Path
+
+import pytest
+
+from kg.errors import DataError
+from kg.load import load
+from kg.namespaces import HOS, ID
+
+
+def test_loads_ontology_and_data_separately(settings):
+    loaded = load(settings)
+    assert (HOS.Meeting, None, None) in loaded.ontology
+    assert (HOS.Meeting, None, None) not in loaded.data
+    assert (ID["meeting/2018-07-16-helsinki"], None, None) in loaded.data
+    assert [p.name for p in loaded.origin[ID["meeting/2018-07-16-helsinki"]]] == ["meetings.ttl"]
+
+
+def test_turtle_syntax_error_names_file_and_line(data_copy):
+    bad = data_copy.data_dir / "zz-broken.ttl"
+    bad.write_text(
+        '@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nex:d ex:e "unterminated .\n', encoding="utf-8"
+    )
+    with pytest.raises(DataError) as info:
+        load(data_copy)
+    assert f"{bad}: line 3:" in str(info.value)
+    assert "newline found in string literal" in str(info.value)
+
+
+def test_missing_object_names_line(data_copy):
+    bad = data_copy.data_dir / "zz-broken.ttl"
+    bad.write_text("@prefix ex: <http://e/> .\n\nex:a ex:b ex:c ;\n ex:g .\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"zz-broken\.ttl: line 4: objectList expected"):
+        load(data_copy)
+
+
+def test_empty_data_dir_is_an_error(data_copy):
+    for path in Path(data_copy.data_dir).glob("*.ttl"):
+        path.unlink()
+    with pytest.raises(DataError, match=r"no \*\.ttl files"):
+        load(data_copy)
