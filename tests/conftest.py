@@ -10,7 +10,7 @@ import pytest
 from kg.config import REPO_ROOT, Settings
 from kg.pipeline import build
 from kg.store import KnowledgeGraph
-from kg.web import create_app
+from kg.web import close_app, create_app
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +29,12 @@ def kg(settings: Settings, built) -> KnowledgeGraph:
     return KnowledgeGraph.from_artifact(settings.artifact)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def app(settings: Settings, kg: KnowledgeGraph):
-    return create_app(settings, kg=kg)
+    """One app for the session: its query worker processes start once."""
+    app = create_app(settings, kg=kg)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture()

@@ -35,6 +35,20 @@ class Settings:
     query_timeout: float = field(
         default=10.0, metadata={"help": "Seconds a query may run before it is cancelled."}
     )
+    query_workers: int = field(
+        default=3,
+        metadata={
+            "help": "Worker processes evaluating queries per server process (0: in-process, no timeout)."
+        },
+    )
+    max_query_length: int = field(default=16 * 1024, metadata={"help": "Query text limit in bytes (413)."})
+    max_body: int = field(default=64 * 1024, metadata={"help": "Request body and URL limit in bytes (413)."})
+    max_depth: int = field(default=64, metadata={"help": "Deepest nesting of { } and ( ) in a query (400)."})
+    service_allowlist: tuple[str, ...] = field(
+        default=("https://query.wikidata.org/sparql",),
+        metadata={"help": "SERVICE endpoints a query may call (comma-separated)."},
+    )
+    cache_bytes: int = field(default=64 * 1024 * 1024, metadata={"help": "Result cache size in bytes."})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,6 +78,8 @@ def _coerce(f: dataclasses.Field, raw: str) -> object:
         return raw.lower() in {"1", "true", "yes", "on"}
     if issubclass(kind, Path):
         return Path(raw)
+    if kind is tuple:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     return kind(raw)
 
 

@@ -47,3 +47,15 @@ class ValidationFailed(KGError):
 
 class NotBuilt(KGError):
     status = 503
+
+
+class Forbidden(KGError):
+    status = 403
+
+
+class UnsupportedMediaType(KGError):
+    status = 415
+
+
+class BadGateway(KGError):
+    status = 502

@@ -39,10 +39,12 @@ def syntax_message(raw: str) -> str:
 class KnowledgeGraph:
     """A read-only SPARQL view of one build."""
 
-    def __init__(self, store: ox.Store, identity: str) -> None:
+    def __init__(self, store: ox.Store, identity: str, source: Path | None = None) -> None:
         self._store = store
         # Changes whenever the served data changes: the key for caches and ETags.
         self.identity = identity
+        # The artifact it was loaded from, so worker processes can load the same.
+        self.source = source
 
     @classmethod
     def from_artifact(cls, path: Path) -> KnowledgeGraph:
@@ -51,7 +53,7 @@ class KnowledgeGraph:
         store = ox.Store()
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        return cls(store, digest)
+        return cls(store, digest, path)
 
     @classmethod
     def from_quads(cls, quads: Iterable[ox.Quad], identity: str) -> KnowledgeGraph:
@@ -69,6 +71,9 @@ class KnowledgeGraph:
         *,
         infer: bool = True,
         bindings: dict[str, ox.NamedNode | ox.Literal] | None = None,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        query_dataset: bool = False,
     ) -> Result:
         """Evaluate a SPARQL query; a syntax error becomes a BadRequest naming its position.
 
@@ -77,13 +82,27 @@ class KnowledgeGraph:
         (which validates IRIs and escapes literals), never by formatting a
         user's text. pyoxigraph's ``substitutions`` would be neater but only
         accepts variables in the SELECT projection.
+
+        The dataset: ``default_graphs`` / ``named_graphs`` (the protocol's
+        default-graph-uri / named-graph-uri) name graphs in the store; else a
+        query with its own FROM keeps it (``query_dataset``); else the default
+        graph is the union of the build's graphs. Nothing is ever fetched.
         """
         if bindings:
             names = " ".join(f"?{name}" for name in bindings)
             terms = " ".join(str(term) for term in bindings.values())
             sparql = f"{sparql}\nVALUES ({names}) {{ ({terms}) }}\n"
+        dataset: dict = {}
         try:
-            return self._store.query(sparql, default_graph=self.default_graphs(infer), prefixes=PREFIXES)
+            if default_graphs is not None or named_graphs is not None:
+                dataset["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []]
+                dataset["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
+            elif not query_dataset:
+                dataset["default_graph"] = self.default_graphs(infer)
+        except ValueError as exc:
+            raise BadRequest(f"default-graph-uri / named-graph-uri must be IRIs: {exc}") from None
+        try:
+            return self._store.query(sparql, prefixes=PREFIXES, **dataset)
         except SyntaxError as exc:
             raise BadRequest(syntax_message(str(exc))) from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from kg.config import Settings
@@ -17,13 +18,33 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # The graph lives on the app, not in a module global: each test builds its own.
     app.extensions["kg"] = kg if kg is not None else KnowledgeGraph.from_artifact(settings.artifact)
 
+    from kg.web.describe import bp as describe_bp
     from kg.web.sparql import bp as sparql_bp
 
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body  # werkzeug answers 413 beyond it
     app.register_blueprint(sparql_bp)
+    app.register_blueprint(describe_bp)
+    # Anyone may query from a browser; no credentials are ever involved.
+    CORS(
+        app,
+        origins="*",
+        send_wildcard=True,
+        supports_credentials=False,
+        max_age=86400,
+        expose_headers=["ETag", "X-Cache", "X-Result-Truncated", "X-Result-Limit"],
+        allow_headers=["Content-Type", "Accept", "Cache-Control", "If-None-Match"],
+    )
     app.register_error_handler(KGError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop the app's query worker processes (tests and embedders; gunicorn exits anyway)."""
+    pool = app.extensions.pop("kg_pool", None)
+    if pool is not None:
+        pool.close()
 
 
 def _error(status: int, message: str) -> Response:
