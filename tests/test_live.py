@@ -2,67 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
 
+from tests.support import kg_serve
+
 pytestmark = pytest.mark.live
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(settings, built):
-    port = _free_port()
-    env = {**os.environ, "KG_BUILD_DIR": str(settings.build_dir)}
-    kg_bin = Path(sys.executable).with_name("kg")
-    proc = subprocess.Popen(
-        [
-            str(kg_bin),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/sparql"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                err = proc.stderr.read().decode()[-2000:]
-                proc.stderr.close()
-                pytest.fail(f"kg serve did not start: {err}")
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-    proc.stderr.close()
+    with kg_serve(env={"KG_BUILD_DIR": str(settings.build_dir)}) as url:
+        yield url
 
 
 def test_sparqlwrapper_select_json(server):
@@ -101,3 +54,86 @@ def test_rdflib_sparqlstore(server):
     )
     assert [str(r[0]) for r in rows] == ["ভ্লাদিমির পুতিন"]
     assert (URIRef("https://w3id.org/hos-kg/id/person/donald-trump"), None, None) in graph
+
+
+MEETINGS = "PREFIX hos: <https://w3id.org/hos-kg/ontology#> SELECT ?m WHERE { ?m a hos:Meeting } ORDER BY ?m"
+
+
+def test_sparqlwrapper_xml_csv_tsv(server):
+    from SPARQLWrapper import CSV, TSV, XML
+
+    sw = SPARQLWrapper(server)
+    sw.setQuery(MEETINGS)
+    sw.setReturnFormat(XML)
+    xml = sw.queryAndConvert()  # a DOM document
+    uris = [n.firstChild.data for n in xml.getElementsByTagName("uri")]
+    assert len(uris) == 7 and uris[0].endswith("2017-07-07-hamburg")
+    sw.setReturnFormat(CSV)
+    assert sw.queryAndConvert().decode().splitlines()[1].endswith("2017-07-07-hamburg")
+    sw.setReturnFormat(TSV)
+    assert sw.queryAndConvert().decode().splitlines()[1].endswith("2017-07-07-hamburg>")
+
+
+def test_sparqlwrapper_construct_turtle_and_jsonld(server):
+    from SPARQLWrapper import JSONLD, TURTLE
+
+    sw = SPARQLWrapper(server)
+    sw.setQuery(
+        "CONSTRUCT WHERE { <https://w3id.org/hos-kg/id/person/vladimir-putin> "
+        "<http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+    )
+    sw.setReturnFormat(TURTLE)
+    graph = Graph().parse(data=sw.queryAndConvert(), format="turtle")
+    assert {str(o) for o in graph.objects()} == {"Vladimir Putin", "ভ্লাদিমির পুতিন", "Владимир Путин"}
+    sw.setReturnFormat(JSONLD)
+    response = sw.query()
+    assert response.response.headers["Content-Type"].startswith("application/ld+json")
+    assert "ভ্লাদিমির পুতিন" in response.response.read().decode("utf-8")
+
+
+def test_sparqlstore_select_and_ask(server):
+    graph = Graph(store=SPARQLStore(server, returnFormat="xml"))
+    rows = list(graph.query(MEETINGS))
+    assert len(rows) == 7
+    assert graph.query(
+        "ASK { ?m <http://www.wikidata.org/prop/direct/P17> <http://www.wikidata.org/entity/Q17> }"
+    ).askAnswer
+
+
+def test_serve_data_files_with_reasoning(tmp_path):
+    (tmp_path / "a.ttl").write_text(
+        "@prefix ex: <http://example.org/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "ex:Cat rdfs:subClassOf ex:Animal .\nex:tom a ex:Cat .\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.trig").write_text(
+        "@prefix ex: <http://example.org/> .\nex:g { ex:jerry a ex:Mouse . }\n", encoding="utf-8"
+    )
+    with kg_serve("--data", str(tmp_path), "--reason") as url:
+        sw = SPARQLWrapper(url)
+        sw.setReturnFormat(JSON)
+        sw.setQuery("ASK { <http://example.org/tom> a <http://example.org/Animal> }")
+        assert sw.queryAndConvert()["boolean"] is True
+        sw.addParameter("infer", "false")
+        assert sw.queryAndConvert()["boolean"] is False
+        sw.clearParameter("infer")
+        sw.setQuery("SELECT ?g WHERE { GRAPH ?g { <http://example.org/jerry> a ?t } }")
+        rows = sw.queryAndConvert()["results"]["bindings"]
+        assert [r["g"]["value"] for r in rows] == ["http://example.org/g"]
+
+
+def test_serve_data_with_a_bad_file_names_it(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "bad.ttl").write_text("<a> <b> .\n", encoding="utf-8")
+    kg_bin = Path(sys.executable).with_name("kg")
+    result = subprocess.run(
+        [str(kg_bin), "serve", "--data", str(tmp_path / "bad.ttl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "bad.ttl" in result.stderr and "Traceback" not in result.stderr

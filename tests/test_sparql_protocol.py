@@ -68,12 +68,16 @@ def test_form_body_is_decoded_exactly_once(client):
     assert value == "a+b%2Bc"
 
 
-def test_other_charsets_are_honoured(client):
+def test_only_utf8_charsets_are_accepted(client):
     q = 'SELECT ?x WHERE { BIND("café" AS ?x) }'
-    response = client.post(
+    for charset in ("utf-8", "UTF8", "Utf-8"):
+        ctype = f"application/sparql-query; charset={charset}"
+        response = client.post("/sparql", data=q.encode(), content_type=ctype)
+        assert json.loads(ok(response).get_data())["results"]["bindings"][0]["x"]["value"] == "café"
+    latin = client.post(
         "/sparql", data=q.encode("latin-1"), content_type="application/sparql-query; charset=latin-1"
     )
-    assert json.loads(ok(response).get_data())["results"]["bindings"][0]["x"]["value"] == "café"
+    assert "must be UTF-8" in error(latin, 415)
 
 
 # ---------------------------------------------------------------- dataset selection

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -61,11 +62,34 @@ def validate_cmd() -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
-@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes (one per core).")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per gunicorn worker.")
+@click.option(
+    "--query-workers",
+    type=int,
+    default=None,
+    help="Processes evaluating queries per gunicorn worker [default: KG_QUERY_WORKERS or 3].",
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Serve these RDF files or folders instead of the build (repeatable).",
+)
+@click.option("--reason", is_flag=True, help="With --data: add the OWL 2 RL closure as an inferred graph.")
 @_clean_errors
-def serve_cmd(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the built graph with gunicorn (a production WSGI server)."""
+def serve_cmd(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    query_workers: int | None,
+    data: tuple[Path, ...],
+    reason: bool,
+) -> None:
+    """Serve the built graph (or --data files) with gunicorn, a production WSGI server."""
     from kg.serve import serve
 
-    serve(Settings.from_env(), host=host, port=port, workers=workers, threads=threads)
+    settings = Settings.from_env(query_workers=query_workers)
+    serve(settings, host=host, port=port, workers=workers, threads=threads, data=list(data), reason=reason)

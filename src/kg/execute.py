@@ -44,6 +44,7 @@ class Job:
     default_graphs: tuple[str, ...] = ()  # default-graph-uri, from the protocol request
     named_graphs: tuple[str, ...] = ()  # named-graph-uri
     has_dataset: bool = False  # the query has FROM / FROM NAMED
+    base_iri: str | None = None  # resolves relative IRIs; the endpoint's URL, as in Fuseki
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
         default_graphs=job.default_graphs or None,
         named_graphs=job.named_graphs or None,
         query_dataset=job.has_dataset,
+        base_iri=job.base_iri,
     )
     if isinstance(result, ox.QueryBoolean):
         choice = _need(RESULTS, job.results, "an ASK result")
@@ -168,6 +170,7 @@ class QueryPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
+        self._closed = False
         starters = [threading.Thread(target=self._add) for _ in range(size)]
         for t in starters:
             t.start()
@@ -175,8 +178,16 @@ class QueryPool:
             t.join()
 
     def _add(self) -> None:
-        worker = _Worker(self._ctx, self._artifact, self._max_rows)
+        try:
+            worker = _Worker(self._ctx, self._artifact, self._max_rows)
+        except (EOFError, OSError) as exc:
+            if not self._closed:
+                log.error("a query worker failed to start: %s", exc)
+            return
         with self._lock:
+            if self._closed:  # the pool closed while this worker was starting
+                worker.kill()
+                return
             self._workers.append(worker)
         self._idle.put(worker)
 
@@ -214,6 +225,7 @@ class QueryPool:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             workers, self._workers = list(self._workers), []
         for worker in workers:
             with contextlib.suppress(OSError):

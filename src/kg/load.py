@@ -71,3 +71,49 @@ def load(settings: Settings) -> Loaded:
             origin.setdefault(s, []).append(path)
         data += part
     return Loaded(ontology=ontology, data=data, files=onto_files + dat_files, origin=origin)
+
+
+RDF_EXTENSIONS = {
+    ".ttl": "TURTLE",
+    ".nt": "N_TRIPLES",
+    ".nq": "N_QUADS",
+    ".trig": "TRIG",
+    ".rdf": "RDF_XML",
+    ".owl": "RDF_XML",
+    ".xml": "RDF_XML",
+    ".jsonld": "JSON_LD",
+    ".json": "JSON_LD",
+}
+
+
+def rdf_files(paths: list[Path]) -> list[Path]:
+    """The RDF files among ``paths``, folders searched recursively; unknown files are an error."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in RDF_EXTENSIONS)
+        elif path.is_file():
+            if path.suffix.lower() not in RDF_EXTENSIONS:
+                raise DataError(f"{path}: unknown RDF format; use one of {', '.join(sorted(RDF_EXTENSIONS))}")
+            out.append(path)
+        else:
+            raise DataError(f"{path}: no such file or folder")
+    if not out:
+        raise DataError("no RDF files found in " + ", ".join(map(str, paths)))
+    return out
+
+
+def load_quads(paths: list[Path]) -> list:
+    """Parse any RDF files with pyoxigraph; triples go to the default graph, quads keep theirs."""
+    import pyoxigraph as ox
+
+    quads = []
+    for path in rdf_files(paths):
+        fmt = getattr(ox.RdfFormat, RDF_EXTENSIONS[path.suffix.lower()])
+        try:
+            quads += list(ox.parse(path=str(path), format=fmt))
+        except SyntaxError as exc:
+            raise DataError(f"{path}: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read: {exc}") from None
+    return quads

@@ -26,7 +26,7 @@ from rdflib import Graph
 from kg import dump
 from kg.config import Settings
 from kg.errors import ValidationFailed
-from kg.load import load
+from kg.load import load, load_quads
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.reason import closure
 from kg.validate import validate
@@ -142,3 +142,29 @@ def _write_atomically(
             os.replace(staging / name, build_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def prepare_files(paths: list[Path], reason: bool, out_dir: Path) -> Path:
+    """For ``kg serve --data``: any RDF files → one N-Quads artifact, optionally reasoned.
+
+    Named graphs are kept as they are; with ``reason`` the OWL 2 RL closure of
+    everything goes to the inferred graph (left out by ``infer=false``).
+    """
+    import pyoxigraph as ox
+
+    quads = load_quads(paths)
+    if reason:
+        union = Graph()
+        nt = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
+        union.parse(data=nt.decode("utf-8"), format="nt")
+        inferred = closure(Graph(), union)
+        graph = ox.NamedNode(str(GRAPH_INFERRED))
+        data = inferred.serialize(format="nt", encoding="utf-8")
+        quads += [
+            ox.Quad(t.subject, t.predicate, t.object, graph)
+            for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
+        ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artifact = out_dir / "graph.nq"
+    ox.serialize(quads, str(artifact), format=ox.RdfFormat.N_QUADS)
+    return artifact

@@ -1,12 +1,24 @@
-"""Run the app under gunicorn: workers × threads, each worker loading the build.
+"""Run the app under gunicorn.
 
-Each worker process loads the artifact itself (well under a second for this
-graph) rather than inheriting it through fork, so a crashed worker is replaced
-cleanly and no store is shared between processes.
+The worker model, for a 2-core machine by default:
+
+* one gunicorn worker process with 8 threads handles HTTP: negotiation,
+  cache, headers. Threads mostly wait on pipes, so one process is enough.
+* each gunicorn worker keeps ``query_workers`` (default 3) processes that
+  evaluate queries, each with its own copy of the store. A query past the time
+  limit kills its process, so the CPU is freed at once. With one process more
+  than cores, a cheap query still finds a free process while two expensive
+  ones run, and the OS shares the cores between them.
+
+The processes load the artifact themselves when the worker starts (spawned,
+not forked from a threaded server), so the first request does not pay for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -26,12 +38,28 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from kg.web import create_app
+        from kg.web import create_app, start_workers
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        start_workers(app)
+        return app
 
 
-def serve(settings: Settings, host: str, port: int, workers: int = 2, threads: int = 4) -> None:
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int = 1,
+    threads: int = 8,
+    data: list[Path] | None = None,
+    reason: bool = False,
+) -> None:
+    if data:
+        from kg.pipeline import prepare_files
+
+        out = Path(tempfile.mkdtemp(prefix="kg-serve-"))
+        prepare_files(data, reason, out)
+        settings = dataclasses.replace(settings, build_dir=out)
     # Fail in the parent, with a clear message, if there is nothing to serve.
     KnowledgeGraph.from_artifact(settings.artifact)
     _Server(
@@ -42,6 +70,8 @@ def serve(settings: Settings, host: str, port: int, workers: int = 2, threads: i
             "threads": threads,
             "worker_class": "gthread",
             "accesslog": "-",
-            "timeout": 60,
+            "timeout": int(settings.query_timeout) + 30,
+            # Our own limits answer 413 with a reason; gunicorn's line limit would answer a bare 400.
+            "limit_request_line": 0,
         },
     ).run()

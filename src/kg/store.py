@@ -18,12 +18,10 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from kg.errors import BadRequest, NotBuilt
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES
+from kg.namespaces import GRAPH_INFERRED, PREFIXES
 
 Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
-_ONTOLOGY = ox.NamedNode(str(GRAPH_ONTOLOGY))
-_ASSERTED = ox.NamedNode(str(GRAPH_ASSERTED))
 _INFERRED = ox.NamedNode(str(GRAPH_INFERRED))
 
 
@@ -61,9 +59,15 @@ class KnowledgeGraph:
         store.extend(quads)
         return cls(store, identity)
 
-    def default_graphs(self, infer: bool = True) -> list[ox.NamedNode]:
-        graphs = [_ONTOLOGY, _ASSERTED]
-        return [*graphs, _INFERRED] if infer else graphs
+    def default_graphs(self, infer: bool = True) -> list[ox.NamedNode | ox.DefaultGraph]:
+        """The query's default graph: the store's default graph and every named graph.
+
+        For a build that is ontology + asserted + inferred; for ``kg serve
+        --data`` it is whatever the files held. ``infer=False`` leaves out the
+        inferred graph.
+        """
+        named = sorted(self._store.named_graphs(), key=str)
+        return [ox.DefaultGraph(), *(g for g in named if infer or g != _INFERRED)]
 
     def query(
         self,
@@ -74,6 +78,7 @@ class KnowledgeGraph:
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
         query_dataset: bool = False,
+        base_iri: str | None = None,
     ) -> Result:
         """Evaluate a SPARQL query; a syntax error becomes a BadRequest naming its position.
 
@@ -102,7 +107,7 @@ class KnowledgeGraph:
         except ValueError as exc:
             raise BadRequest(f"default-graph-uri / named-graph-uri must be IRIs: {exc}") from None
         try:
-            return self._store.query(sparql, prefixes=PREFIXES, **dataset)
+            return self._store.query(sparql, prefixes=PREFIXES, base_iri=base_iri, **dataset)
         except SyntaxError as exc:
             raise BadRequest(syntax_message(str(exc))) from None
 
@@ -111,6 +116,9 @@ class KnowledgeGraph:
 
     def count(self, graph: URIRef) -> int:
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))))
+
+    def graph_names(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs())
 
     def to_rdflib(self, infer: bool = True) -> Graph:
         """The query's default graph (the union) as an rdflib Graph, to check answers across engines."""

@@ -40,6 +40,13 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     return app
 
 
+def start_workers(app: Flask) -> None:
+    """Start the query worker processes now rather than at the first query."""
+    from kg.web.answers import pool
+
+    pool(app)
+
+
 def close_app(app: Flask) -> None:
     """Stop the app's query worker processes (tests and embedders; gunicorn exits anyway)."""
     pool = app.extensions.pop("kg_pool", None)

@@ -20,7 +20,7 @@ from kg.store import KnowledgeGraph
 _LOCK = threading.Lock()
 
 
-def _pool(app: Flask) -> QueryPool | None:
+def pool(app: Flask) -> QueryPool | None:
     settings: Settings = app.config["KG_SETTINGS"]
     kg: KnowledgeGraph = app.extensions["kg"]
     if settings.query_workers <= 0 or kg.source is None:
@@ -43,10 +43,10 @@ def evaluate(job: Job) -> Answer:
     """Run a job in a worker process (with the time limit), or in-process if there are none."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings: Settings = app.config["KG_SETTINGS"]
-    pool = _pool(app)
-    if pool is None:
+    workers = pool(app)
+    if workers is None:
         return execute(app.extensions["kg"], job, settings.max_rows)
-    return pool.run(job, settings.query_timeout)
+    return workers.run(job, settings.query_timeout)
 
 
 def respond(job: Job, html_context: dict | None = None) -> Response:

@@ -21,14 +21,18 @@ UPDATE = "application/sparql-update"
 
 
 def _decode(raw: bytes, charset: str, what: str) -> str:
+    # The protocol's media types are UTF-8 only: a charset parameter is accepted
+    # when it says so (any spelling), refused otherwise (W3C bad_query_non_utf8).
     try:
-        codecs.lookup(charset)
+        name = codecs.lookup(charset).name
     except LookupError:
         raise UnsupportedMediaType(f"unknown charset {charset!r} in Content-Type") from None
+    if name != "utf-8":
+        raise UnsupportedMediaType(f"SPARQL requests must be UTF-8, not charset={charset}")
     try:
-        return raw.decode(charset)
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"{what} is not valid {charset} (byte {exc.start})") from None
+        raise BadRequest(f"{what} is not valid utf-8 (byte {exc.start})") from None
 
 
 def _parse_qs(raw: bytes, charset: str, what: str) -> MultiDict:

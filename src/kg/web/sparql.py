@@ -68,6 +68,7 @@ def build_job(query: str, params, settings: Settings, bindings: tuple = ()) -> J
         default_graphs=tuple(params.getlist("default-graph-uri")),
         named_graphs=tuple(params.getlist("named-graph-uri")),
         has_dataset=scan.has_dataset,
+        base_iri=request.base_url,
     )
 
 

@@ -1,0 +1,51 @@
+"""Helpers for tests that start the real server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def kg_serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the real `kg serve` on a free port; yield its /sparql URL; stop it."""
+    port = _free_port()
+    kg_bin = Path(sys.executable).with_name("kg")
+    proc = subprocess.Popen(
+        [str(kg_bin), "serve", "--host", "127.0.0.1", "--port", str(port), "--query-workers", "2", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/sparql"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    raise RuntimeError(
+                        f"kg serve did not start: {proc.stderr.read().decode()[-2000:]}"
+                    ) from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        proc.stderr.close()

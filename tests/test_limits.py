@@ -1,0 +1,92 @@
+"""Time limit with real cancellation, and the result-row cap (apps with small limits)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+
+import pytest
+
+from kg.web import close_app, create_app
+
+# 3,000+ triples cubed: far beyond any time limit.
+EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CHEAP = "ASK { person:vladimir-putin ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def limited(settings, kg):
+    app = create_app(dataclasses.replace(settings, query_timeout=1.0, query_workers=2, max_rows=5), kg=kg)
+    yield app
+    close_app(app)
+
+
+def _json(response):
+    return json.loads(response.get_data(as_text=True))
+
+
+def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
+    client = limited.test_client()
+    client.get("/sparql", query_string={"query": CHEAP})  # start the pool
+    pids = {w.process.pid for w in limited.extensions["kg_pool"]._workers}
+    started = time.monotonic()
+    response = client.get("/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert "longer than the 1 s limit and was cancelled" in _json(response)["error"]
+    assert elapsed < 5
+    # The worker that ran it is gone (its CPU is free); a fresh one replaces it.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        now = {w.process.pid for w in limited.extensions["kg_pool"]._workers if w.process.is_alive()}
+        if len(now) == 2 and now != pids:
+            break
+        time.sleep(0.1)
+    assert len(now) == 2 and len(now - pids) == 1
+
+
+def test_cheap_queries_answer_while_expensive_ones_keep_coming(limited):
+    stop = threading.Event()
+
+    def hammer() -> None:
+        client = limited.test_client()
+        while not stop.is_set():
+            client.get("/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"})
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        client = limited.test_client()
+        for _ in range(5):
+            started = time.monotonic()
+            response = client.get(
+                "/sparql", query_string={"query": CHEAP}, headers={"Cache-Control": "no-cache"}
+            )
+            assert response.status_code == 200 and _json(response)["boolean"] is True
+            assert time.monotonic() - started < 1.0
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def test_result_cap_is_signalled(limited):
+    client = limited.test_client()
+    response = client.get("/sparql", query_string={"query": "SELECT ?s WHERE { ?s ?p ?o }"})
+    assert response.status_code == 200
+    assert len(_json(response)["results"]["bindings"]) == 5
+    assert response.headers["X-Result-Truncated"] == "true" and response.headers["X-Result-Limit"] == "5"
+    graph = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": "nt"})
+    assert len(graph.get_data(as_text=True).strip().splitlines()) == 5
+    assert graph.headers["X-Result-Truncated"] == "true"
+    page = client.get("/sparql", query_string={"query": "SELECT ?s WHERE { ?s ?p ?o }", "format": "html"})
+    assert "Only the first 5 rows are shown" in page.get_data(as_text=True)
+
+
+def test_no_truncation_header_under_the_cap(limited):
+    response = limited.test_client().get(
+        "/sparql", query_string={"query": "SELECT ?m WHERE { ?m hos:ordinal 1 }"}
+    )
+    assert "X-Result-Truncated" not in response.headers
