@@ -417,3 +417,12 @@ def test_void(client):
 
 def test_bad_infer_value_is_400(client):
     assert "'infer'" in error(client.get("/sparql", query_string={"query": SELECT, "infer": "maybe"}), 400)
+
+
+def test_allowlisted_service_passes_the_guard_and_fails_cleanly_offline(client):
+    # This machine has no network: the allowlisted endpoint is tried and reported as 502.
+    q = "SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ?o } } LIMIT 1"
+    response = client.get("/sparql", query_string={"query": q})
+    if response.status_code == 200:  # a machine with network: a real answer
+        return
+    assert "could not be reached" in error(response, 502)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import KGError, NotAcceptable, QueryTimeout
+from kg.errors import BadGateway, KGError, NotAcceptable, QueryTimeout
 from kg.formats import GRAPH, RESULTS, Choice
 from kg.store import KnowledgeGraph
 
@@ -67,6 +67,13 @@ def _terms(bindings: tuple[tuple[str, str], ...]) -> dict[str, ox.NamedNode | ox
 
 
 def execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
+    try:
+        return _execute(kg, job, max_rows)
+    except OSError as exc:  # pyoxigraph is lazy: a SERVICE call can fail while rows are read
+        raise BadGateway(f"a SERVICE endpoint could not be reached: {exc}") from None
+
+
+def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
     result = kg.query(
         job.query,
         infer=job.infer,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from kg.errors import BadRequest, NotBuilt
+from kg.errors import BadGateway, BadRequest, NotBuilt
 from kg.namespaces import GRAPH_INFERRED, PREFIXES
 
 Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -110,6 +110,8 @@ class KnowledgeGraph:
             return self._store.query(sparql, prefixes=PREFIXES, base_iri=base_iri, **dataset)
         except SyntaxError as exc:
             raise BadRequest(syntax_message(str(exc))) from None
+        except OSError as exc:  # only an allowlisted SERVICE call does I/O during a query
+            raise BadGateway(f"a SERVICE endpoint could not be reached: {exc}") from None
 
     def __len__(self) -> int:
         return len(self._store)
