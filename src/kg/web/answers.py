@@ -49,7 +49,7 @@ def evaluate(job: Job) -> Answer:
     return workers.run(job, settings.query_timeout)
 
 
-def respond(job: Job, html_context: dict | None = None) -> Response:
+def respond(job: Job) -> Response:
     """The HTTP answer to a job, with validators; cached answers skip evaluation."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     kg: KnowledgeGraph = app.extensions["kg"]
@@ -76,7 +76,6 @@ def respond(job: Job, html_context: dict | None = None) -> Response:
             answer=answer,
             query=job.query,
             limit=app.config["KG_SETTINGS"].max_rows,
-            **(html_context or {}),
         )
         response = Response(body, mimetype="text/html")
     else:

@@ -36,28 +36,31 @@ def flag(values, name: str, default: bool) -> bool:
     raise BadRequest(f"parameter {name!r} must be true or false, not {raw!r}")
 
 
-def choose(kind: Kind, params, html: bool = True) -> str | None:
+def format_values(params) -> list[str]:
+    return [v for name in FORMAT_PARAMS for v in params.getlist(name) if v]
+
+
+def choose(kind: Kind, asked: list[str]) -> str | None:
     """The negotiated media type for one result kind, or None when nothing acceptable fits it."""
-    values = [v for name in FORMAT_PARAMS for v in params.getlist(name) if v]
     try:
-        return negotiate(kind, request.accept_mimetypes, values, html=html).media_type
+        return negotiate(kind, request.accept_mimetypes, asked).media_type
     except NotAcceptable:
         return None
 
 
 def build_job(query: str, params, settings: Settings, bindings: tuple = ()) -> Job:
+    """Check a query and its protocol parameters; the formats for either kind of answer."""
     scan = guard.check(query, settings.max_query_length, settings.max_depth, settings.service_allowlist)
-    results, graph = choose("results", params), choose("graph", params)
-    asked = [v for name in FORMAT_PARAMS for v in params.getlist(name) if v]
-    if results is None and graph is None and asked:
+    asked = format_values(params)
+    # The query's form is known only after evaluation: negotiate both kinds now.
+    results, graph = choose("results", asked), choose("graph", asked)
+    if results is None and graph is None:
         raise NotAcceptable(
             f"format {asked[0]!r} is not available; use json, xml, csv, tsv or html for SELECT/ASK, "
             "turtle, nt, rdf+xml, json-ld, trig or nquads for CONSTRUCT/DESCRIBE"
-        )
-    if results is None and graph is None:
-        raise NotAcceptable(
-            "none of the requested formats can carry a SPARQL answer; "
-            "results: JSON, XML, CSV, TSV, HTML; graphs: Turtle, N-Triples, RDF/XML, JSON-LD, TriG, N-Quads"
+            if asked
+            else "none of the requested formats can carry a SPARQL answer; results: JSON, XML, CSV, TSV, "
+            "HTML; graphs: Turtle, N-Triples, RDF/XML, JSON-LD, TriG, N-Quads"
         )
     return Job(
         query=query,
@@ -84,14 +87,11 @@ def sparql() -> Response:
     if len(queries) != 1 or not queries[0].strip():
         problem = "is missing" if not queries else "is repeated" if len(queries) > 1 else "is empty"
         raise BadRequest(f"parameter 'query' {problem}: send exactly one SPARQL query")
-    return respond(build_job(queries[0], params, settings), {"infer": flag(params, "infer", True)})
+    return respond(build_job(queries[0], params, settings))
 
 
 def _describe_or_page() -> Response:
-    best = request.accept_mimetypes.best_match(["text/html", "text/turtle"])
-    if (
-        best == "text/html"
-        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["text/turtle"]
-    ):
+    # Browsers prefer text/html; RDF clients and */* get the Service Description.
+    if request.accept_mimetypes["text/html"] > request.accept_mimetypes["text/turtle"]:
         return Response(render_template("sparql.html", prologue=sparql_prologue()), mimetype="text/html")
     return rdf_response(service_description(request.base_url))
