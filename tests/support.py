@@ -47,5 +47,11 @@ def kg_serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
-        proc.stderr.close()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+            raise RuntimeError("kg serve did not stop within 15 s of SIGTERM") from None
+        finally:
+            proc.stderr.close()

@@ -2,7 +2,8 @@
 
 ``kg build`` writes into ``settings.build_dir``:
 
-* ``graph.nq``     the three named graphs (ontology, asserted, inferred): what is served
+* ``graph.nq``     the three named graphs (ontology, asserted, inferred)
+* ``store/``       the same in pyoxigraph's on-disk format, opened read-only to serve
 * ``asserted.ttl`` ontology + asserted data; ``inferred.ttl`` the closure; ``all.ttl`` both
 * ``manifest.json`` input digest, counts and timings
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import time
@@ -25,14 +27,15 @@ from rdflib import Graph
 
 from kg import dump
 from kg.config import Settings
-from kg.errors import ValidationFailed
+from kg.errors import DataError, ValidationFailed
 from kg.load import load, load_quads
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.reason import closure
+from kg.store import STORE_DIR, write_store
 from kg.validate import validate
 
 ARTIFACTS = ("graph.nq", "asserted.ttl", "inferred.ttl", "all.ttl", "manifest.json")
-BUILD_FORMAT = "1"  # bump when the artifacts' layout changes
+BUILD_FORMAT = "2"  # bump when the artifacts' layout changes
 
 
 @dataclass
@@ -72,7 +75,11 @@ def input_digest(settings: Settings) -> str:
 def build(settings: Settings, force: bool = False) -> BuildResult:
     digest = input_digest(settings)
     manifest = settings.build_dir / "manifest.json"
-    if not force and manifest.is_file() and all((settings.build_dir / a).is_file() for a in ARTIFACTS):
+    complete = (
+        all((settings.build_dir / a).is_file() for a in ARTIFACTS)
+        and (settings.build_dir / STORE_DIR).is_dir()
+    )
+    if not force and manifest.is_file() and complete:
         previous = json.loads(manifest.read_text(encoding="utf-8"))
         if previous.get("digest") == digest:
             return BuildResult(digest, True, previous["counts"], previous["by_class"], previous["seconds"])
@@ -121,6 +128,7 @@ def _write_atomically(
         dump.write_nquads(
             {GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred}, staging / "graph.nq"
         )
+        write_store(staging / "graph.nq", staging / STORE_DIR)
         dump.write_turtle(ontology + data, staging / "asserted.ttl")
         dump.write_turtle(inferred, staging / "inferred.ttl")
         dump.write_turtle(ontology + data + inferred, staging / "all.ttl")
@@ -138,10 +146,21 @@ def _write_atomically(
         )
         # Every artifact exists in staging: only now replace the served ones.
         # manifest.json goes last, so a crash mid-way forces a rebuild next time.
+        _replace_dir(staging / STORE_DIR, build_dir / STORE_DIR)
         for name in ARTIFACTS:
             os.replace(staging / name, build_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Swap a directory into place; a process serving the old one keeps its open files."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def prepare_files(paths: list[Path], reason: bool, out_dir: Path) -> Path:
@@ -167,4 +186,13 @@ def prepare_files(paths: list[Path], reason: bool, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     artifact = out_dir / "graph.nq"
     ox.serialize(quads, str(artifact), format=ox.RdfFormat.N_QUADS)
+    # Written in a spawned process: `kg serve` calls this in gunicorn's master,
+    # and a database left open there would be inherited half-alive by forked
+    # workers, which then hang at exit.
+    ctx = multiprocessing.get_context("spawn")
+    writer = ctx.Process(target=write_store, args=(artifact, out_dir / STORE_DIR))
+    writer.start()
+    writer.join()
+    if writer.exitcode != 0:
+        raise DataError(f"could not write the store for {', '.join(map(str, paths))}")
     return artifact

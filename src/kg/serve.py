@@ -24,7 +24,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from kg.config import Settings
-from kg.store import KnowledgeGraph
+from kg.errors import NotBuilt
 
 
 class _Server(BaseApplication):
@@ -60,8 +60,11 @@ def serve(
         out = Path(tempfile.mkdtemp(prefix="kg-serve-"))
         prepare_files(data, reason, out)
         settings = dataclasses.replace(settings, build_dir=out)
-    # Fail in the parent, with a clear message, if there is nothing to serve.
-    KnowledgeGraph.from_artifact(settings.artifact)
+    # Fail in the parent, with a clear message, if there is nothing to serve. Only
+    # look at files: gunicorn forks workers from this process, and a database
+    # opened here would be inherited half-alive (see pipeline.prepare_files).
+    if not settings.artifact.is_file():
+        raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
     _Server(
         settings,
         {
@@ -73,5 +76,8 @@ def serve(
             "timeout": int(settings.query_timeout) + 30,
             # Our own limits answer 413 with a reason; gunicorn's line limit would answer a bare 400.
             "limit_request_line": 0,
+            # gunicorn's control socket sits at one fixed path per user: two servers
+            # (tests, benchmarks) would fight over it, and nothing here uses it.
+            "control_socket_disable": True,
         },
     ).run()
