@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 
+from kg.functions import register_rdflib
 from kg.queries import bindings, load_queries
 
 HOS_ID = "https://w3id.org/hos-kg/id/"
@@ -249,24 +250,34 @@ def test_asserted_only_does_not_see_the_wikidata_view(kg):
 def _to_rdflib(term):
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
     if term.language:
         return Literal(term.value, lang=term.language)
+    if term.datatype.value == XSD + "string":  # RDF 1.1: a simple literal is an xsd:string
+        return Literal(term.value)
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 def _n3(term) -> str | None:
-    return None if term is None else term.n3()
+    # Blank node labels are local to each engine: compare them as blank nodes only.
+    if term is None:
+        return None
+    return "_:b" if isinstance(term, BNode) else term.n3()
 
 
 @pytest.fixture(scope="module")
 def rdflib_union(kg):
+    register_rdflib()
     return kg.to_rdflib()
 
 
+# rdflib's own evaluator calls its deprecated Dataset API; nothing of ours does.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
 def test_every_canned_query_gives_the_same_answer_on_rdflib(kg, queries, rdflib_union):
-    assert len(queries) >= 15
+    assert len(queries) >= 20
     for name, query in queries.items():
-        terms = bindings(query, {})
+        terms = bindings(query, {p.name: p.example for p in query.params if p.example})
         ours = kg.query(query.text, bindings=terms)
         names = [v.value for v in ours.variables]
         oxi = [tuple(_n3(_to_rdflib(row[n])) if row[n] is not None else None for n in names) for row in ours]

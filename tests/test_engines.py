@@ -22,7 +22,7 @@ def _n3(term) -> str | None:
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value).n3()
     if isinstance(term, ox.BlankNode):
-        return BNode(term.value).n3()
+        return "_:b"  # blank node labels are local to each engine
     if term.language:
         return Literal(term.value, lang=term.language).n3()
     if term.datatype.value == XSD_STRING:  # RDF 1.1: a simple literal is an xsd:string
@@ -35,6 +35,8 @@ def rdflib_graph(kg):
     return kg.to_rdflib()
 
 
+# rdflib's own evaluator calls its deprecated Dataset API; nothing of ours does.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
 @pytest.mark.parametrize("path", QUERIES, ids=[p.stem for p in QUERIES])
 def test_same_answer_on_both_engines(kg, rdflib_graph, path):
     text = path.read_text(encoding="utf-8")
@@ -42,7 +44,8 @@ def test_same_answer_on_both_engines(kg, rdflib_graph, path):
     names = [v.value for v in ours.variables]
     oxi = [tuple(_n3(row[n]) for n in names) for row in ours]
     theirs = [
-        tuple(None if row[n] is None else row[n].n3() for n in names) for row in rdflib_graph.query(text)
+        tuple(None if row[n] is None else "_:b" if isinstance(row[n], BNode) else row[n].n3() for n in names)
+        for row in rdflib_graph.query(text)
     ]
     if "ORDER BY" in text:
         assert oxi == theirs

@@ -46,6 +46,7 @@ PREFIXES: dict[str, str] = {
     "schema": str(SCHEMA),
     "wd": str(WD),
     "wdt": str(WDT),
+    "kgfn": BASE + "fn#",
 }
 
 

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import Dataset, URIRef
 
+from kg import functions
 from kg.errors import BadGateway, BadRequest, NotBuilt
 from kg.namespaces import GRAPH_INFERRED, PREFIXES
 
@@ -112,21 +113,19 @@ class KnowledgeGraph:
     ) -> Result:
         """Evaluate a SPARQL query; a syntax error becomes a BadRequest naming its position.
 
-        ``bindings`` maps variable names to terms. They are joined in as a
-        trailing VALUES clause written by pyoxigraph's own term serializer
-        (which validates IRIs and escapes literals), never by formatting a
-        user's text. pyoxigraph's ``substitutions`` would be neater but only
-        accepts variables in the SELECT projection.
+        ``bindings`` maps variable names to terms, passed to pyoxigraph as
+        ``substitutions`` (SEP-0007): the variable is replaced by the term
+        throughout, inside OPTIONAL and FILTER too, and a user's text never
+        becomes query text. pyoxigraph binds only variables the SELECT
+        projects, so canned queries project their parameters (checked at
+        start-up, see kg.queries) and the answer drops those columns.
 
         The dataset: ``default_graphs`` / ``named_graphs`` (the protocol's
         default-graph-uri / named-graph-uri) name graphs in the store; else a
         query with its own FROM keeps it (``query_dataset``); else the default
-        graph is the union of the build's graphs. Nothing is ever fetched.
+        graph is the union of the build's graphs, and ``infer=False`` hides the
+        inferred graph from GRAPH patterns too. Nothing is ever fetched.
         """
-        if bindings:
-            names = " ".join(f"?{name}" for name in bindings)
-            terms = " ".join(str(term) for term in bindings.values())
-            sparql = f"{sparql}\nVALUES ({names}) {{ ({terms}) }}\n"
         dataset: dict = {}
         try:
             if default_graphs is not None or named_graphs is not None:
@@ -134,10 +133,22 @@ class KnowledgeGraph:
                 dataset["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
             elif not query_dataset:
                 dataset["default_graph"] = self.default_graphs(infer)
+                if not infer:
+                    dataset["named_graphs"] = [
+                        g for g in self.default_graphs(False) if isinstance(g, ox.NamedNode)
+                    ]
         except ValueError as exc:
             raise BadRequest(f"default-graph-uri / named-graph-uri must be IRIs: {exc}") from None
+        substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
         try:
-            return self._store.query(sparql, prefixes=PREFIXES, base_iri=base_iri, **dataset)
+            return self._store.query(
+                sparql,
+                prefixes=PREFIXES,
+                base_iri=base_iri,
+                custom_functions=functions.OXIGRAPH,
+                substitutions=substitutions or None,
+                **dataset,
+            )
         except SyntaxError as exc:
             raise BadRequest(syntax_message(str(exc))) from None
         except OSError as exc:  # only an allowlisted SERVICE call does I/O during a query
@@ -160,13 +171,20 @@ class KnowledgeGraph:
             self._count_cache = counts
         return self._count_cache
 
+    def instances(self, cls: str) -> list[str]:
+        """IRIs typed with a class in any graph (inferred types included), sorted."""
+        rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+        quads = self._store.quads_for_pattern(None, rdf_type, ox.NamedNode(cls), None)
+        return sorted({q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)})
+
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self._store.named_graphs())
 
-    def to_rdflib(self, infer: bool = True) -> Graph:
-        """The query's default graph (the union) as an rdflib Graph, to check answers across engines."""
-        graph = Graph()
-        for name in self.default_graphs(infer):
+    def to_rdflib(self) -> Dataset:
+        """The same quads in an rdflib Dataset whose default graph is the union (to compare engines)."""
+        ds = Dataset(default_union=True)
+        for name in self.default_graphs(True):
             nt = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
-            graph.parse(data=nt.decode("utf-8"), format="nt")
-        return graph
+            target = ds.default_graph if isinstance(name, ox.DefaultGraph) else ds.graph(URIRef(name.value))
+            target.parse(data=nt.decode("utf-8"), format="nt")
+        return ds
