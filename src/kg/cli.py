@@ -59,6 +59,49 @@ def validate_cmd() -> None:
         sys.exit(1)
 
 
+@main.command("queries")
+@_clean_errors
+def queries_cmd() -> None:
+    """List the canned queries and their parameters."""
+    from kg.queries import load_queries
+
+    for query in load_queries(Settings.from_env().queries_dir).values():
+        click.echo(f"{query.name}\n    {query.title}")
+        for p in query.params:
+            default = (
+                f", default {p.default}" if p.default is not None else ", required" if p.required else ""
+            )
+            click.echo(f"    -p {p.name}=<{p.type}{default}>  {p.description}")
+
+
+@main.command("query")
+@click.argument("name", required=False)
+@click.option(
+    "-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable)."
+)
+@click.option("--sparql", help="Run this SPARQL text instead of a canned query.")
+@click.option(
+    "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Run a .rq file."
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    show_default=True,
+    type=click.Choice(["table", "json", "csv", "tsv", "xml", "turtle", "nt"]),
+    help="Output format.",
+)
+@click.option("--infer/--no-infer", default=True, show_default=True, help="Include the inferred graph.")
+@_clean_errors
+def query_cmd(
+    name: str | None, params: tuple[str, ...], sparql: str | None, file: Path | None, fmt: str, infer: bool
+) -> None:
+    """Answer a canned query (NAME -p k=v), --sparql TEXT or --file Q.RQ on the built graph, no server."""
+    from kg.console import run_query
+
+    click.echo(run_query(Settings.from_env(), name, params, sparql, file, fmt, infer), nl=False)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")

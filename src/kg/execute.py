@@ -95,7 +95,9 @@ def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
         body = ox.serialize(triples, format=choice.format, prefixes=_prefixes(choice))
         return Answer(body, choice.media_type, "graph", len(triples), truncated)
     choice = _need(RESULTS, job.results, "SELECT results")
-    variables = result.variables
+    # A canned query projects its parameters so they can be bound; they are not answers.
+    bound = {name for name, _ in job.bindings}
+    variables = [v for v in result.variables if v.value not in bound]
     rows = list(itertools.islice(result, max_rows + 1))
     truncated = len(rows) > max_rows
     rows = rows[:max_rows]

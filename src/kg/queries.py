@@ -35,7 +35,9 @@ from kg.namespaces import PREFIXES
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAM_TYPES = ("iri", "string", "lang-string", "integer", "date", "year")
 MAX_VALUE_LENGTH = 2048
-_LANG_TAG = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
+# The language[-script][-region] subset of BCP 47: what labels use, and what pyoxigraph accepts.
+LANG_TAG = r"[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?"
+_LANG_TAG = re.compile(f"^{LANG_TAG}$")
 _PARAM_VAR = re.compile(r"[?$]_(\w+)")
 
 Term = ox.NamedNode | ox.Literal
@@ -240,9 +242,18 @@ def load_query(path: Path) -> CannedQuery:
         meta=meta,
     )
     try:
-        query.prepared  # noqa: B018 - parse now so a broken file stops start-up
+        algebra = query.prepared.algebra
     except Exception as exc:
         raise DataError(f"{path}: the query does not parse: {exc}") from None
+    if query.params:
+        # pyoxigraph substitutes only variables a SELECT projects (see KnowledgeGraph.query).
+        projected = {str(v) for v in algebra.get("PV", [])} if algebra.name == "SelectQuery" else set()
+        for param in query.params:
+            if f"_{param.name}" not in projected:
+                raise DataError(
+                    f"{path}: a query with parameters must be a SELECT that projects them: "
+                    f"add ?_{param.name} to the SELECT clause (and to GROUP BY, if any)"
+                )
     return query
 
 

@@ -25,6 +25,7 @@ from gunicorn.app.base import BaseApplication
 
 from kg.config import Settings
 from kg.errors import NotBuilt
+from kg.queries import load_queries
 
 
 class _Server(BaseApplication):
@@ -65,6 +66,7 @@ def serve(
     # opened here would be inherited half-alive (see pipeline.prepare_files).
     if not settings.artifact.is_file():
         raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
+    load_queries(settings.queries_dir)  # a bad canned query stops start-up here, naming its file
     _Server(
         settings,
         {

@@ -18,12 +18,21 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # The graph lives on the app, not in a module global: each test builds its own.
     app.extensions["kg"] = kg if kg is not None else KnowledgeGraph.from_artifact(settings.artifact)
 
+    from kg.queries import load_queries, resolve_values
+    from kg.web.api import bp as api_bp
     from kg.web.describe import bp as describe_bp
+    from kg.web.pages import bp as pages_bp
     from kg.web.sparql import bp as sparql_bp
+
+    # Loaded once; a bad query file stops start-up here, naming the file.
+    kg_ = app.extensions["kg"]
+    app.extensions["kg_queries"] = resolve_values(load_queries(settings.queries_dir), kg_.instances)
 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body  # werkzeug answers 413 beyond it
     app.register_blueprint(sparql_bp)
     app.register_blueprint(describe_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(pages_bp)
     # Anyone may query from a browser; no credentials are ever involved.
     CORS(
         app,

@@ -1,0 +1,86 @@
+"""`kg query`: answer a query on the built graph in the terminal, as a table or a format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kg.config import Settings
+from kg.errors import BadRequest
+from kg.execute import Job, execute
+from kg.formats import GRAPH, RESULTS
+from kg.queries import load_queries
+from kg.store import KnowledgeGraph
+
+_MEDIA = {
+    "json": "application/sparql-results+json",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "xml": "application/sparql-results+xml",
+    "turtle": "text/turtle",
+    "nt": "application/n-triples",
+}
+
+
+def run_query(
+    settings: Settings,
+    name: str | None,
+    params: tuple[str, ...],
+    sparql: str | None,
+    file: Path | None,
+    fmt: str,
+    infer: bool,
+) -> str:
+    given = [x for x in (name, sparql, file) if x]
+    if len(given) != 1:
+        raise BadRequest("give exactly one of: a canned query NAME, --sparql TEXT or --file PATH")
+    bindings: tuple = ()
+    if name:
+        queries = load_queries(settings.queries_dir)
+        if name not in queries:
+            raise BadRequest(f"no canned query named {name!r}; `kg queries` lists them")
+        query = queries[name]
+        values: dict[str, list[str]] = {}
+        for item in params:
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise BadRequest(f"-p {item!r}: write NAME=VALUE")
+            values.setdefault(key, []).append(value)
+        bindings = tuple((k, str(v)) for k, v in query.bindings(values).items())
+        text = query.text
+    elif params:
+        raise BadRequest("-p/--param goes with a canned query NAME")
+    else:
+        text = sparql if sparql else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    media = _MEDIA.get(fmt, "application/sparql-results+json")
+    results = media if media in RESULTS else "application/sparql-results+json"
+    graph = media if media in GRAPH else "text/turtle"
+    kg = KnowledgeGraph.from_artifact(settings.artifact)
+    answer = execute(
+        kg, Job(query=text, results=results, graph=graph, infer=infer, bindings=bindings), settings.max_rows
+    )
+    if fmt != "table" or answer.kind == "graph":
+        return answer.body.decode("utf-8")
+    return _table(json.loads(answer.body), answer.truncated, settings.max_rows)
+
+
+def _cell(term: dict | None) -> str:
+    if term is None:
+        return ""
+    value = term["value"]
+    return f"{value}@{term['xml:lang']}" if "xml:lang" in term else value
+
+
+def _table(data: dict, truncated: bool, limit: int) -> str:
+    if "boolean" in data:
+        return f"{str(data['boolean']).lower()}\n"
+    names = data["head"]["vars"]
+    rows = [[_cell(b.get(n)) for n in names] for b in data["results"]["bindings"]]
+    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(names), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    note = f"{len(rows)} row(s)" + (f", cut at the {limit}-row limit" if truncated else "")
+    return "\n".join([*out, note]) + "\n"

@@ -1,0 +1,40 @@
+"""HTML pages for the canned queries: the list, and one page per query with a form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from kg.errors import KGError
+from kg.web.answers import evaluate
+from kg.web.api import job_for, lookup, registry
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/queries")
+def queries_page() -> str:
+    return render_template("queries.html", queries=list(registry().values()))
+
+
+@bp.get("/queries/<name>")
+def query_page(name: str) -> str:
+    query = lookup(name)
+    values = request.args.to_dict(flat=True)
+    answer, error = None, None
+    if all(p.default is not None or values.get(p.name) for p in query.params):
+        params = request.args.copy()
+        params.setlist("format", ["html"])
+        try:
+            answer = evaluate(job_for(query, params))
+        except KGError as exc:  # shown on the page, next to the form that caused it
+            error = exc.message
+    query_string = request.query_string.decode("utf-8", "replace")
+    return render_template(
+        "query.html",
+        query=query,
+        values=values,
+        answer=answer,
+        error=error,
+        query_string=query_string,
+        limit=current_app.config["KG_SETTINGS"].max_rows,
+    )
