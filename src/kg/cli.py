@@ -59,6 +59,43 @@ def validate_cmd() -> None:
         sys.exit(1)
 
 
+@main.command("dump")
+@click.option(
+    "--graph",
+    "graph_set",
+    type=click.Choice(["asserted", "inferred", "all"]),
+    default="all",
+    show_default=True,
+    help="Which graphs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ttl", "nt", "nq", "trig", "jsonld"]),
+    default="ttl",
+    show_default=True,
+    help="Serialization.",
+)
+@click.option("--gzip", "gz", is_flag=True, help="gzip-compressed.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
+@_clean_errors
+def dump_cmd(graph_set: str, fmt: str, gz: bool, output: Path | None) -> None:
+    """Write a dump of the last build (the same bytes /dumps serves)."""
+    from kg.errors import NotBuilt
+
+    settings = Settings.from_env()
+    source = settings.build_dir / "dumps" / f"{graph_set}.{fmt}{'.gz' if gz else ''}"
+    if not source.is_file():
+        raise NotBuilt(f"{source} does not exist: run `kg build` first")
+    if output is None:
+        click.echo(source.read_bytes(), nl=False)
+    else:
+        output.write_bytes(source.read_bytes())
+        click.echo(f"wrote {output} ({output.stat().st_size} bytes)", err=True)
+
+
 @main.command("queries")
 @_clean_errors
 def queries_cmd() -> None:

@@ -2,9 +2,11 @@
 
 ``kg build`` writes into ``settings.build_dir``:
 
-* ``graph.nq``     the three named graphs (ontology, asserted, inferred)
-* ``store/``       the same in pyoxigraph's on-disk format, opened read-only to serve
-* ``asserted.ttl`` ontology + asserted data; ``inferred.ttl`` the closure; ``all.ttl`` both
+* ``graph.nq``      the three named graphs (ontology, asserted, inferred)
+* ``store/``        the same in pyoxigraph's on-disk format, opened read-only to serve
+* ``dumps/``        asserted / inferred / all as Turtle, N-Triples, N-Quads, TriG and JSON-LD,
+                    each also .gz, with ``dumps.json`` (sizes, counts, checksums) and ``void.ttl``
+* ``stats.json``    triples per graph, class and property partitions (for VoID)
 * ``manifest.json`` input digest, counts and timings
 
 Everything is written to a staging folder first and moved into place only after
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
@@ -25,17 +26,18 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from kg import dump
+from kg import dump, void
 from kg.config import Settings
-from kg.errors import DataError, ValidationFailed
-from kg.load import load, load_quads
+from kg.errors import ValidationFailed
+from kg.load import load
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.reason import closure
 from kg.store import STORE_DIR, write_store
 from kg.validate import validate
 
-ARTIFACTS = ("graph.nq", "asserted.ttl", "inferred.ttl", "all.ttl", "manifest.json")
-BUILD_FORMAT = "2"  # bump when the artifacts' layout changes
+ARTIFACTS = ("graph.nq", "stats.json", "manifest.json")  # files; plus the folders below
+FOLDERS = (STORE_DIR, "dumps")
+BUILD_FORMAT = "3"  # bump when the artifacts' layout changes
 
 
 @dataclass
@@ -65,7 +67,8 @@ def input_digest(settings: Settings) -> str:
     # The code of each stage is an input too: a changed reasoner must rebuild.
     here = Path(__file__).parent
     files += [
-        here / f"{stage}.py" for stage in ("load", "validate", "reason", "dump", "pipeline", "namespaces")
+        here / f"{stage}.py"
+        for stage in ("load", "validate", "reason", "dump", "void", "pipeline", "namespaces")
     ]
     for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -75,9 +78,8 @@ def input_digest(settings: Settings) -> str:
 def build(settings: Settings, force: bool = False) -> BuildResult:
     digest = input_digest(settings)
     manifest = settings.build_dir / "manifest.json"
-    complete = (
-        all((settings.build_dir / a).is_file() for a in ARTIFACTS)
-        and (settings.build_dir / STORE_DIR).is_dir()
+    complete = all((settings.build_dir / a).is_file() for a in ARTIFACTS) and all(
+        (settings.build_dir / f).is_dir() for f in FOLDERS
     )
     if not force and manifest.is_file() and complete:
         previous = json.loads(manifest.read_text(encoding="utf-8"))
@@ -112,41 +114,41 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
         by_class=dump.instances_by_class(loaded.ontology + loaded.data + inferred),
         seconds=seconds,
     )
-    _write_atomically(settings.build_dir, loaded.ontology, loaded.data, inferred, result)
+    _write_atomically(settings, loaded.ontology, loaded.data, inferred, result)
     seconds["write"] = time.perf_counter() - t
     return result
 
 
 def _write_atomically(
-    build_dir: Path, ontology: Graph, data: Graph, inferred: Graph, result: BuildResult
+    settings: Settings, ontology: Graph, data: Graph, inferred: Graph, result: BuildResult
 ) -> None:
+    build_dir = settings.build_dir
     build_dir.mkdir(parents=True, exist_ok=True)
     staging = build_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     try:
         dump.write_nquads(
             {GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred}, staging / "graph.nq"
         )
         write_store(staging / "graph.nq", staging / STORE_DIR)
-        dump.write_turtle(ontology + data, staging / "asserted.ttl")
-        dump.write_turtle(inferred, staging / "inferred.ttl")
-        dump.write_turtle(ontology + data + inferred, staging / "all.ttl")
+        files = dump.write_dumps(ontology, data, inferred, staging / "dumps")
+        stats = void.statistics(ontology, data, inferred)
+        void.write_statistics(stats, staging / "stats.json")
+        description = void.describe(settings.base_iri, stats, files, created)
+        dump.write_turtle(description, staging / "dumps" / "void.ttl")
+        summary = {k: v for k, v in asdict(result).items() if k in ("counts", "by_class", "seconds")}
         (staging / "manifest.json").write_text(
             json.dumps(
-                {
-                    "digest": result.digest,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    **{k: v for k, v in asdict(result).items() if k in ("counts", "by_class", "seconds")},
-                },
-                indent=2,
-                ensure_ascii=False,
+                {"digest": result.digest, "created": created, **summary}, indent=2, ensure_ascii=False
             ),
             encoding="utf-8",
         )
-        # Every artifact exists in staging: only now replace the served ones.
+        # Everything exists in staging: only now replace what is served.
         # manifest.json goes last, so a crash mid-way forces a rebuild next time.
-        _replace_dir(staging / STORE_DIR, build_dir / STORE_DIR)
+        for folder in FOLDERS:
+            _replace_dir(staging / folder, build_dir / folder)
         for name in ARTIFACTS:
             os.replace(staging / name, build_dir / name)
     finally:
@@ -161,38 +163,3 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def prepare_files(paths: list[Path], reason: bool, out_dir: Path) -> Path:
-    """For ``kg serve --data``: any RDF files → one N-Quads artifact, optionally reasoned.
-
-    Named graphs are kept as they are; with ``reason`` the OWL 2 RL closure of
-    everything goes to the inferred graph (left out by ``infer=false``).
-    """
-    import pyoxigraph as ox
-
-    quads = load_quads(paths)
-    if reason:
-        union = Graph()
-        nt = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
-        union.parse(data=nt.decode("utf-8"), format="nt")
-        inferred = closure(Graph(), union)
-        graph = ox.NamedNode(str(GRAPH_INFERRED))
-        data = inferred.serialize(format="nt", encoding="utf-8")
-        quads += [
-            ox.Quad(t.subject, t.predicate, t.object, graph)
-            for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
-        ]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    artifact = out_dir / "graph.nq"
-    ox.serialize(quads, str(artifact), format=ox.RdfFormat.N_QUADS)
-    # Written in a spawned process: `kg serve` calls this in gunicorn's master,
-    # and a database left open there would be inherited half-alive by forked
-    # workers, which then hang at exit.
-    ctx = multiprocessing.get_context("spawn")
-    writer = ctx.Process(target=write_store, args=(artifact, out_dir / STORE_DIR))
-    writer.start()
-    writer.join()
-    if writer.exitcode != 0:
-        raise DataError(f"could not write the store for {', '.join(map(str, paths))}")
-    return artifact

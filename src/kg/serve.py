@@ -17,15 +17,21 @@ not forked from a threaded server), so the first request does not pay for it.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from rdflib import Graph
 
 from kg.config import Settings
-from kg.errors import NotBuilt
+from kg.errors import DataError, NotBuilt
+from kg.load import load_quads
+from kg.namespaces import GRAPH_INFERRED
 from kg.queries import load_queries
+from kg.reason import closure
+from kg.store import STORE_DIR, write_store
 
 
 class _Server(BaseApplication):
@@ -46,6 +52,41 @@ class _Server(BaseApplication):
         return app
 
 
+def prepare_files(paths: list[Path], reason: bool, out_dir: Path) -> Path:
+    """For ``kg serve --data``: any RDF files → one N-Quads artifact, optionally reasoned.
+
+    Named graphs are kept as they are; with ``reason`` the OWL 2 RL closure of
+    everything goes to the inferred graph (left out by ``infer=false``).
+    """
+    import pyoxigraph as ox
+
+    quads = load_quads(paths)
+    if reason:
+        union = Graph()
+        nt = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
+        union.parse(data=nt.decode("utf-8"), format="nt")
+        inferred = closure(Graph(), union)
+        graph = ox.NamedNode(str(GRAPH_INFERRED))
+        data = inferred.serialize(format="nt", encoding="utf-8")
+        quads += [
+            ox.Quad(t.subject, t.predicate, t.object, graph)
+            for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
+        ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artifact = out_dir / "graph.nq"
+    ox.serialize(quads, str(artifact), format=ox.RdfFormat.N_QUADS)
+    # Written in a spawned process: `kg serve` calls this in gunicorn's master,
+    # and a database left open there would be inherited half-alive by forked
+    # workers, which then hang at exit.
+    ctx = multiprocessing.get_context("spawn")
+    writer = ctx.Process(target=write_store, args=(artifact, out_dir / STORE_DIR))
+    writer.start()
+    writer.join()
+    if writer.exitcode != 0:
+        raise DataError(f"could not write the store for {', '.join(map(str, paths))}")
+    return artifact
+
+
 def serve(
     settings: Settings,
     host: str,
@@ -56,8 +97,6 @@ def serve(
     reason: bool = False,
 ) -> None:
     if data:
-        from kg.pipeline import prepare_files
-
         out = Path(tempfile.mkdtemp(prefix="kg-serve-"))
         prepare_files(data, reason, out)
         settings = dataclasses.replace(settings, build_dir=out)

@@ -21,6 +21,8 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     from kg.queries import load_queries, resolve_values
     from kg.web.api import bp as api_bp
     from kg.web.describe import bp as describe_bp
+    from kg.web.dumps import bp as dumps_bp
+    from kg.web.entities import bp as entities_bp
     from kg.web.pages import bp as pages_bp
     from kg.web.sparql import bp as sparql_bp
 
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_blueprint(describe_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(dumps_bp)
+    app.register_blueprint(entities_bp)
     # Anyone may query from a browser; no credentials are ever involved.
     CORS(
         app,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, VOID, XSD
+from rdflib.namespace import RDF, VOID, XSD
 
 from kg.formats import negotiate
 from kg.load import new_graph
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.store import KnowledgeGraph
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -64,30 +64,21 @@ def service_description(endpoint: str) -> Graph:
 
 
 def void_description(root: str) -> Graph:
+    """VoID + DCAT with this server's URLs, from the build's statistics (or the store's counts)."""
+    from kg.dump import read_dumps
+    from kg.void import describe, read_statistics
+
+    settings = current_app.config["KG_SETTINGS"]
     kg: KnowledgeGraph = current_app.extensions["kg"]
-    g = new_graph()
-    g.bind("void", VOID)
-    dataset = URIRef(str(ID) + "dataset")
-    g.add((dataset, RDF.type, VOID.Dataset))
-    g.add((dataset, DCTERMS.title, Literal("Meetings between heads of state", lang="en")))
-    g.add(
-        (
-            dataset,
-            DCTERMS.description,
-            Literal(
-                "Meetings of Vladimir Putin and Donald Trump, 2017–2019, from one Bengali source text, "
-                "with sentence-level provenance and OWL 2 RL inferences.",
-                lang="en",
-            ),
-        )
-    )
-    g.add((dataset, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
-    g.add((dataset, DCTERMS.source, URIRef(str(ID) + "source/04dab6a38e74675e")))
-    g.add((dataset, VOID.sparqlEndpoint, URIRef(root + "sparql")))
-    g.add((dataset, VOID.uriSpace, Literal(str(ID))))
-    g.add((dataset, VOID.triples, Literal(len(kg), datatype=XSD.integer)))
-    g.add((dataset, VOID.vocabulary, URIRef("https://w3id.org/hos-kg/ontology#")))
-    return g
+    stats = read_statistics(settings.build_dir / "stats.json") or {
+        "graphs": {name: kg.count(URIRef(name)) for name in kg.graph_names()},
+        "triples": len(kg),
+        "entities": 0,
+        "classes": {},
+        "properties": {},
+        "wikidata_links": 0,
+    }
+    return describe(root, stats, read_dumps(settings.build_dir / "dumps"))
 
 
 def rdf_response(graph: Graph) -> Response:

@@ -1,0 +1,118 @@
+"""The dataset describes itself: VoID and DCAT, from the build's statistics.
+
+Statistics (triples per graph, class and property partitions, Wikidata links)
+are computed once at build time into ``stats.json``; the description is then
+made for whichever root URL serves it (the public base in the dumps, the
+actual host at /.well-known/void).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, VOID, XSD
+
+from kg.load import new_graph
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, WD
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+DATASET = URIRef(str(ID) + "dataset")
+SOURCE = URIRef(str(ID) + "source/04dab6a38e74675e")
+
+
+def statistics(ontology: Graph, data: Graph, inferred: Graph) -> dict:
+    union = ontology + data + inferred
+    classes = Counter(o for s, o in union.subject_objects(RDF.type))
+    return {
+        "graphs": {
+            str(GRAPH_ONTOLOGY): len(ontology),
+            str(GRAPH_ASSERTED): len(data),
+            str(GRAPH_INFERRED): len(inferred),
+        },
+        "triples": len(ontology) + len(data) + len(inferred),
+        "entities": len({s for s in union.subjects() if str(s).startswith(str(ID))}),
+        "classes": {str(c): n for c, n in sorted(classes.items())},
+        "properties": {str(p): n for p, n in sorted(Counter(p for _, p, _ in union).items())},
+        "wikidata_links": sum(1 for _, o in data.subject_objects(OWL.sameAs) if str(o).startswith(str(WD))),
+    }
+
+
+def write_statistics(stats: dict, path: Path) -> None:
+    path.write_text(json.dumps(stats, indent=1), encoding="utf-8")
+
+
+def read_statistics(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def describe(root: str, stats: dict, dumps: list, created: str | None = None) -> Graph:
+    """VoID + DCAT for the dataset served at ``root`` (ending in /)."""
+    g = new_graph()
+    g.bind("void", VOID)
+    g.bind("dcat", DCAT)
+    g.bind("sd", SD)
+    d = DATASET
+    g.add((d, RDF.type, VOID.Dataset))
+    g.add((d, RDF.type, DCAT.Dataset))
+    g.add((d, DCTERMS.title, Literal("Meetings between heads of state", lang="en")))
+    g.add((d, DCTERMS.title, Literal("রাষ্ট্রপ্রধানদের বৈঠক", lang="bn")))
+    g.add(
+        (
+            d,
+            DCTERMS.description,
+            Literal(
+                "Meetings of Vladimir Putin and Donald Trump, 2017–2019, from one Bengali source text, "
+                "with sentence-level provenance, OWL 2 RL inferences and a Wikidata view.",
+                lang="en",
+            ),
+        )
+    )
+    g.add((d, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
+    g.add((d, DCTERMS.source, SOURCE))
+    if created:
+        g.add((d, DCTERMS.created, Literal(created, datatype=XSD.dateTime)))
+    g.add((d, VOID.sparqlEndpoint, URIRef(root + "sparql")))
+    g.add((d, VOID.uriSpace, Literal(str(ID))))
+    g.add((d, VOID.vocabulary, URIRef(str(HOS))))
+    g.add((d, VOID.triples, Literal(stats["triples"], datatype=XSD.integer)))
+    g.add((d, VOID.entities, Literal(stats["entities"], datatype=XSD.integer)))
+    g.add((d, VOID.classes, Literal(len(stats["classes"]), datatype=XSD.integer)))
+    g.add((d, VOID.properties, Literal(len(stats["properties"]), datatype=XSD.integer)))
+    for name, n in stats["graphs"].items():
+        subset = URIRef(f"{DATASET}/{name.rsplit('/', 1)[1]}")
+        g.add((d, VOID.subset, subset))
+        g.add((subset, RDF.type, VOID.Dataset))
+        g.add((subset, SD.name, URIRef(name)))
+        g.add((subset, VOID.triples, Literal(n, datatype=XSD.integer)))
+    for cls, n in stats["classes"].items():
+        part = BNode()
+        g.add((d, VOID.classPartition, part))
+        g.add((part, VOID["class"], URIRef(cls)))
+        g.add((part, VOID.entities, Literal(n, datatype=XSD.integer)))
+    for prop, n in stats["properties"].items():
+        part = BNode()
+        g.add((d, VOID.propertyPartition, part))
+        g.add((part, VOID.property, URIRef(prop)))
+        g.add((part, VOID.triples, Literal(n, datatype=XSD.integer)))
+    for dump in dumps:
+        url = URIRef(f"{root}dumps/{dump.name}")
+        g.add((d, VOID.dataDump, url))
+        dist = URIRef(f"{DATASET}/distribution/{dump.name}")
+        g.add((d, DCAT.distribution, dist))
+        g.add((dist, RDF.type, DCAT.Distribution))
+        g.add((dist, DCAT.downloadURL, url))
+        g.add((dist, DCAT.mediaType, Literal(dump.media_type)))
+        if dump.gzip:
+            g.add((dist, DCAT.compressFormat, Literal("application/gzip")))
+        g.add((dist, DCAT.byteSize, Literal(dump.bytes, datatype=XSD.integer)))
+    linkset = URIRef(f"{DATASET}/wikidata-links")
+    g.add((linkset, RDF.type, VOID.Linkset))
+    g.add((linkset, VOID.subjectsTarget, d))
+    g.add((linkset, VOID.objectsTarget, URIRef("http://www.wikidata.org/")))
+    g.add((linkset, VOID.linkPredicate, OWL.sameAs))
+    g.add((linkset, VOID.triples, Literal(stats["wikidata_links"], datatype=XSD.integer)))
+    g.add((d, VOID.subset, linkset))
+    return g

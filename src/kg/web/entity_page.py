@@ -1,0 +1,172 @@
+"""The HTML view of a resource: labels in the chosen language, facts, sources, timeline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyoxigraph as ox
+from flask import current_app, render_template
+
+from kg.namespaces import HOS, ID, PREFIXES
+from kg.queries import load_query
+from kg.store import KnowledgeGraph
+from kg.web.entities import LANGS, RDFS_COMMENT, RDFS_LABEL, Fact, local_path
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
+PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/isPrimaryTopicOf"
+SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
+MEETING = str(HOS) + "Meeting"
+
+
+def _kg() -> KnowledgeGraph:
+    return current_app.extensions["kg"]
+
+
+def _term_labels() -> dict[str, dict[str, str]]:
+    """Labels of the ontology's terms, read once."""
+    app = current_app
+    if "kg_term_labels" not in app.extensions:
+        query = load_query(app.config["KG_SETTINGS"].queries_dir / "internal" / "term-labels.rq")
+        labels: dict[str, dict[str, str]] = defaultdict(dict)
+        for row in _kg().query(query.text):
+            labels[row["term"].value][row["label"].language or ""] = row["label"].value
+        app.extensions["kg_term_labels"] = dict(labels)
+    return app.extensions["kg_term_labels"]
+
+
+def _pick(labels: dict[str, str], lang: str) -> str | None:
+    return labels.get(lang) or labels.get("en") or next(iter(labels.values()), None)
+
+
+def _short(iri: str) -> str:
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns):
+            return f"{prefix}:{iri[len(ns) :]}"
+    return iri
+
+
+class View:
+    """Turns terms into (text, href) for the template."""
+
+    def __init__(self, facts: list[Fact], lang: str) -> None:
+        self.lang = lang
+        self.labels: dict[str, dict[str, str]] = defaultdict(dict)
+        for f in facts:
+            if f.predicate.value == RDFS_LABEL and isinstance(f.object, ox.Literal):
+                self.labels[f.subject.value][f.object.language or ""] = f.object.value
+        for term, labels in _term_labels().items():
+            self.labels.setdefault(term, labels)
+
+    def term(self, node) -> dict:
+        if isinstance(node, ox.Literal):
+            lang = node.language
+            datatype = (
+                None if lang or node.datatype.value.endswith("#string") else _short(node.datatype.value)
+            )
+            return {"text": node.value, "lang": lang, "datatype": datatype, "href": None}
+        if isinstance(node, ox.BlankNode):
+            return {"text": "(anonymous class expression)", "href": None}
+        label = _pick(self.labels.get(node.value, {}), self.lang)
+        return {
+            "text": label or _short(node.value),
+            "iri": node.value,
+            "href": local_path(node.value) or node.value,
+            "external": local_path(node.value) is None,
+        }
+
+
+def _sources(iri: str, lang: str) -> list[dict]:
+    query = current_app.extensions["kg_queries"].get("sources-of")
+    if query is None:
+        return []
+    rows = _kg().query(query.text, bindings=query.bindings({"resource": [iri]}))
+    return [
+        {
+            "iri": r["sentence"].value,
+            "href": local_path(r["sentence"].value),
+            "bn": r["textBn"].value,
+            "en": r["textEn"].value,
+            "where": f"{r['paragraphNo'].value}.{r['sentenceNo'].value}",
+        }
+        for r in rows
+    ]
+
+
+def _neighbours(iri: str, lang: str) -> tuple[dict | None, dict | None]:
+    query = current_app.extensions["kg_queries"].get("timeline")
+    if query is None:
+        return None, None
+    rows = list(_kg().query(query.text, bindings=query.bindings({"lang": [lang]})))
+    order = [r["meeting"].value for r in rows]
+    if iri not in order:
+        return None, None
+    i = order.index(iri)
+
+    def item(j: int) -> dict | None:
+        if 0 <= j < len(rows):
+            return {"href": local_path(order[j]), "text": rows[j]["label"].value}
+        return None
+
+    return item(i - 1), item(i + 1)
+
+
+def render_entity(iri: str, facts: list[Fact], lang: str, page: str) -> str:
+    view = View(facts, lang)
+    out = [f for f in facts if f.subject.value == iri and f.predicate.value not in (RDFS_LABEL, RDFS_COMMENT)]
+    incoming = [f for f in facts if f.object == ox.NamedNode(iri) and f.subject.value != iri]
+    own = [f for f in facts if f.subject.value == iri]
+    comments = {f.object.language or "": f.object.value for f in own if f.predicate.value == RDFS_COMMENT}
+    types = [view.term(f.object) for f in out if f.predicate.value == RDF_TYPE and not f.inferred]
+    links = {
+        "wikidata": sorted(
+            {
+                f.object.value
+                for f in own
+                if f.predicate.value == SAME_AS
+                and f.object.value.startswith("http://www.wikidata.org/entity/")
+            }
+        ),
+        "wikipedia": sorted({f.object.value for f in own if f.predicate.value in (PRIMARY_TOPIC, SEE_ALSO)}),
+    }
+    is_meeting = any(f.predicate.value == RDF_TYPE and f.object.value == MEETING for f in own)
+    previous, following = _neighbours(iri, lang) if is_meeting else (None, None)
+
+    def row(f: Fact, other) -> dict:
+        return {"property": view.term(f.predicate), "value": view.term(other), "inferred": f.inferred}
+
+    return render_template(
+        "entity.html",
+        iri=iri,
+        page=page,
+        lang=lang,
+        langs=LANGS,
+        label=_pick(view.labels.get(iri, {}), lang) or _short(iri),
+        comment=_pick(comments, lang),
+        types=types,
+        links=links,
+        facts=sorted((row(f, f.object) for f in out), key=lambda r: (r["inferred"], r["property"]["text"])),
+        incoming=sorted(
+            (row(f, f.subject) for f in incoming), key=lambda r: (r["inferred"], r["property"]["text"])
+        ),
+        sources=_sources(iri, lang) if iri.startswith(str(ID)) else [],
+        previous=previous,
+        following=following,
+    )
+
+
+def ontology_index(lang: str) -> dict:
+    labels = _term_labels()
+    kinds = {
+        "classes": "http://www.w3.org/2002/07/owl#Class",
+        "properties": "http://www.w3.org/2002/07/owl#ObjectProperty",
+        "data_properties": "http://www.w3.org/2002/07/owl#DatatypeProperty",
+    }
+    out = {"lang": lang, "langs": LANGS}
+    for key, kind in kinds.items():
+        terms = {t for t in _kg().instances(kind) if t.startswith(str(HOS))}
+        out[key] = sorted(
+            ({"href": local_path(t), "text": _pick(labels.get(t, {}), lang) or t, "iri": t} for t in terms),
+            key=lambda x: x["text"].lower(),
+        )
+    return out

@@ -1,0 +1,158 @@
+"""Dumps: every graph set in every format, correct HTTP, stable Turtle, VoID/DCAT, kg dump."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, VOID
+
+from kg.cli import main
+from kg.dump import FORMATS, GRAPH_SETS
+from kg.pipeline import build
+
+PARSE = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+
+
+@pytest.fixture(scope="module")
+def listing(app):
+    return app.test_client().get("/dumps.json").get_json()["dumps"]
+
+
+def test_listing_has_every_set_format_and_compression(listing, built):
+    assert {(d["graph"], d["format"], d["gzip"]) for d in listing} == {
+        (g, f, z) for g in GRAPH_SETS for f in FORMATS for z in (False, True)
+    }
+    for d in listing:
+        assert d["bytes"] > 0 and len(d["sha256"]) == 64 and d["created"] and d["description"]
+    triples = {d["graph"]: d["triples"] for d in listing}
+    assert triples["all"] == built.counts["total"] and triples["inferred"] == built.counts["inferred"]
+
+
+@pytest.mark.parametrize("graph_set", GRAPH_SETS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_dump_parses_with_its_triple_count_and_checksum(client, listing, graph_set, fmt):
+    entry = next(d for d in listing if d["graph"] == graph_set and d["format"] == fmt and not d["gzip"])
+    with client.get(f"/dumps/{entry['name']}") as response:
+        body = response.get_data()
+    assert hashlib.sha256(body).hexdigest() == entry["sha256"] and len(body) == entry["bytes"]
+    quads = list(ox.parse(body, format=PARSE[fmt]))
+    assert len(set(quads if fmt in ("nq", "trig") else [q.triple for q in quads])) == entry["triples"]
+    if fmt in ("nq", "trig") and graph_set == "all":
+        assert len({q.graph_name for q in quads}) == 3  # named graphs kept
+    with client.get(f"/dumps/{entry['name']}.gz") as packed:
+        assert gzip.decompress(packed.get_data()) == body and packed.mimetype == "application/gzip"
+
+
+def test_turtle_uses_prefixes_and_nt_is_sorted(client):
+    with client.get("/dumps/asserted.ttl") as response:
+        text = response.get_data(as_text=True)
+    assert "@prefix meeting: <https://w3id.org/hos-kg/id/meeting/>" in text
+    assert "meeting:2018-07-16-helsinki a hos:BilateralMeeting" in text
+    with client.get("/dumps/all.nt") as response:
+        lines = response.get_data().splitlines()
+    assert lines == sorted(lines)
+
+
+def test_dumps_are_byte_stable_across_builds(data_copy, tmp_path):
+    build(data_copy)
+    first = {
+        f: (data_copy.build_dir / "dumps" / f).read_bytes()
+        for f in ("all.ttl", "all.nt", "all.nq", "all.trig")
+    }
+    build(data_copy, force=True)
+    assert {f: (data_copy.build_dir / "dumps" / f).read_bytes() for f in first} == first
+
+
+def test_http_headers(client):
+    with client.get("/dumps/all.ttl") as r:
+        assert r.status_code == 200
+        assert r.headers["Content-Type"] == "text/turtle; charset=utf-8"
+        assert int(r.headers["Content-Length"]) == len(r.get_data())
+        assert r.headers["Content-Disposition"] == 'attachment; filename="hos-kg-all.ttl"'
+        etag, modified = r.headers["ETag"], r.headers["Last-Modified"]
+    with client.get("/dumps/all.ttl", headers={"If-None-Match": etag}) as r:
+        assert r.status_code == 304
+    with client.get("/dumps/all.ttl", headers={"If-Modified-Since": modified}) as r:
+        assert r.status_code == 304
+    with client.head("/dumps/all.ttl") as r:
+        assert r.status_code == 200 and r.get_data() == b"" and int(r.headers["Content-Length"]) > 0
+    with client.get("/dumps/all.nt", headers={"Range": "bytes=10-29"}) as r:
+        assert (
+            r.status_code == 206
+            and len(r.get_data()) == 20
+            and r.headers["Content-Range"].startswith("bytes 10-29/")
+        )
+    with client.get("/dumps/all.ttl", headers={"Accept-Encoding": "gzip, deflate"}) as r:
+        assert r.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in r.headers["Vary"]
+        assert gzip.decompress(r.get_data()).startswith(b"@prefix")
+    assert client.get("/dumps/nope.ttl").status_code == 404
+
+
+def test_dumps_page(client):
+    page = client.get("/dumps", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'href="/dumps/all.ttl.gz"' in page and "SHA-256" in page
+    as_json = client.get("/dumps", headers={"Accept": "application/json"}).get_json()
+    assert len(as_json["dumps"]) == 30
+
+
+def test_void_describes_the_dataset(client, kg):
+    g = Graph().parse(data=client.get("/.well-known/void").get_data(), format="turtle")
+    dataset = URIRef("https://w3id.org/hos-kg/id/dataset")
+    assert (dataset, VOID.sparqlEndpoint, URIRef("http://localhost/sparql")) in g
+    assert int(g.value(dataset, VOID.triples)) == len(kg)
+    dumps = set(g.objects(dataset, VOID.dataDump))
+    assert URIRef("http://localhost/dumps/all.ttl.gz") in dumps and len(dumps) == 30
+    assert len(list(g.objects(dataset, VOID.classPartition))) > 20
+    assert len(list(g.objects(dataset, VOID.propertyPartition))) > 50
+    linkset = URIRef("https://w3id.org/hos-kg/id/dataset/wikidata-links")
+    assert (linkset, VOID.linkPredicate, OWL.sameAs) in g
+    links = kg.query(
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/hos-kg/graph/asserted> "
+        "{ ?s owl:sameAs ?o } }"
+    )
+    assert int(g.value(linkset, VOID.triples)) == int(next(links)["n"].value) == 28
+    subsets = {
+        str(g.value(s, URIRef("http://www.w3.org/ns/sparql-service-description#name")))
+        for s in g.objects(dataset, VOID.subset)
+    }
+    assert "https://w3id.org/hos-kg/graph/inferred" in subsets
+    dcat = URIRef("http://www.w3.org/ns/dcat#distribution")
+    assert len(list(g.objects(dataset, dcat))) == 30
+
+
+def test_void_is_in_the_dumps_with_the_public_base(client):
+    with client.get("/dumps/void.ttl") as r:
+        g = Graph().parse(data=r.get_data(), format="turtle")
+    assert (None, VOID.sparqlEndpoint, URIRef("https://w3id.org/hos-kg/sparql")) in g
+
+
+def test_kg_dump(settings, built, tmp_path, monkeypatch):
+    monkeypatch.setenv("KG_BUILD_DIR", str(settings.build_dir))
+    out = tmp_path / "x.nq.gz"
+    result = CliRunner().invoke(
+        main, ["dump", "--graph", "inferred", "--format", "nq", "--gzip", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == (settings.build_dir / "dumps" / "inferred.nq.gz").read_bytes()
+    stdout = CliRunner().invoke(main, ["dump"])
+    assert stdout.output.startswith("@prefix")
+    missing = CliRunner().invoke(main, ["dump"], env={"KG_BUILD_DIR": str(tmp_path / "none")})
+    assert missing.exit_code == 1 and "run `kg build` first" in missing.output
+
+
+def test_dumps_json_matches_files(settings, built):
+    listed = json.loads((settings.build_dir / "dumps" / "dumps.json").read_text(encoding="utf-8"))
+    for entry in listed:
+        assert (settings.build_dir / "dumps" / entry["name"]).stat().st_size == entry["bytes"]
