@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run build serve test lint clean install install-test
+.PHONY: run build serve test lint clean install install-test system-test-deps
+
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/kg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +15,20 @@ $(BIN)/kg: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-install: $(BIN)/kg
+# Front-end libraries (CodeMirror) from npm; without npm the editor falls back to a plain textarea.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the query editor will work without syntax highlighting"; fi
 
-install-test: install
+install: $(BIN)/kg node_modules/.package-lock.json
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used);
+# Noto fonts render the Bengali.
+system-test-deps:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans Bengali" || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-core >/dev/null)
+
+install-test: install system-test-deps
 	$(BIN)/pip install --quiet -e '.[test]'
 
 build: install
@@ -33,4 +46,4 @@ lint: install-test
 	$(BIN)/ruff format --check src tests
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache test-artifacts

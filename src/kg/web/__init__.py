@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from kg.config import Settings
 from kg.errors import KGError
 from kg.store import KnowledgeGraph
+from kg.web import i18n
 
 
 def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None) -> Flask:
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     from kg.web.describe import bp as describe_bp
     from kg.web.dumps import bp as dumps_bp
     from kg.web.entities import bp as entities_bp
+    from kg.web.front import bp as front_bp
     from kg.web.pages import bp as pages_bp
     from kg.web.sparql import bp as sparql_bp
 
@@ -37,6 +39,9 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_blueprint(pages_bp)
     app.register_blueprint(dumps_bp)
     app.register_blueprint(entities_bp)
+    app.register_blueprint(front_bp)
+    app.jinja_env.globals["t"] = i18n.t
+    app.context_processor(lambda: {"lang": i18n.current()})
     # Anyone may query from a browser; no credentials are ever involved.
     CORS(
         app,

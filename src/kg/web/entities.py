@@ -22,6 +22,7 @@ from kg.formats import GRAPH, negotiate
 from kg.namespaces import GRAPH_INFERRED, HOS, PREFIXES
 from kg.queries import load_query
 from kg.store import KnowledgeGraph
+from kg.web import i18n
 from kg.web.sparql import flag
 
 bp = Blueprint("entities", __name__)
@@ -79,13 +80,6 @@ def _split_suffix(path: str) -> tuple[str, str | None]:
     return (stem, ext) if dot and ext in SUFFIXES else (path, None)
 
 
-def _language() -> str:
-    asked = request.args.get("lang")
-    if asked in LANGS:
-        return asked
-    return request.accept_languages.best_match(LANGS) or "en"
-
-
 def _rdf(facts: list[Fact], media: str) -> Response:
     fmt = GRAPH[media].format
     with_graphs = fmt in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
@@ -116,11 +110,12 @@ def respond_for(iri: str, ext: str | None, page: str) -> Response:
     if media == "text/html":
         from kg.web.entity_page import render_entity
 
-        response = Response(render_entity(iri, facts, _language(), page), mimetype="text/html")
+        response = Response(render_entity(iri, facts, i18n.current(), page), mimetype="text/html")
     else:
         response = _rdf(facts, media)
     response.vary.add("Accept")
     response.vary.add("Accept-Language")
+    i18n.remember(response)
     if not ext:
         suffix = next(k for k, v in SUFFIXES.items() if v == media)
         response.headers["Content-Location"] = f"{request.path}.{suffix}"
@@ -144,4 +139,4 @@ def ontology_term(term: str) -> Response:
 def ontology() -> str:
     from kg.web.entity_page import ontology_index
 
-    return render_template("ontology.html", **ontology_index(_language()))
+    return render_template("ontology.html", **ontology_index(i18n.current()))

@@ -1,0 +1,188 @@
+"""The front: home page with the timeline (SVG, drawn here from the timeline query), places, editor."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, make_response, render_template, request
+
+from kg.namespaces import sparql_prologue
+from kg.queries import load_query
+from kg.store import KnowledgeGraph
+from kg.web import i18n
+from kg.web.entities import local_path
+
+bp = Blueprint("front", __name__)
+
+COLOURS = {"g20": "#1f6feb", "apec": "#2da44e", "bilateral": "#bf3989", "anniversary": "#9a6700"}
+WIDTH, LEFT, RIGHT, ROW = 1000, 40, 40, 34
+
+
+@dataclass
+class Mark:
+    href: str
+    label: str
+    start: datetime.date
+    end: datetime.date  # == start for a known day; the month's last day for a month-only date
+    occasion: str
+    cancelled: bool
+    month_only: bool
+    place: str
+
+
+def _rows(name: str, **params: str) -> list:
+    query = current_app.extensions["kg_queries"][name]
+    kg: KnowledgeGraph = current_app.extensions["kg"]
+    bound = query.bindings({k: [v] for k, v in params.items()})
+    return list(kg.query(query.text, bindings=bound))
+
+
+def _internal(name: str) -> list:
+    """An internal query file (queries/internal/), read once."""
+    cache = current_app.extensions.setdefault("kg_internal", {})
+    if name not in cache:
+        cache[name] = load_query(current_app.config["KG_SETTINGS"].queries_dir / "internal" / f"{name}.rq")
+    return list(current_app.extensions["kg"].query(cache[name].text))
+
+
+def _occasion(row) -> str:
+    series = row["series"].value if row["series"] else ""
+    if series.endswith("/event/g20"):
+        return "g20"
+    if series.endswith("/event/apec"):
+        return "apec"
+    return "anniversary" if row["occasion"] else "bilateral"
+
+
+def timeline_marks(lang: str) -> list[Mark]:
+    marks = []
+    for row in _rows("timeline", lang=lang):
+        if row["date"]:
+            start = end = datetime.date.fromisoformat(row["date"].value)
+        else:
+            year, month = map(int, row["month"].value.split("-"))
+            start = datetime.date(year, month, 1)
+            end = (datetime.date(year + month // 12, month % 12 + 1, 1)) - datetime.timedelta(days=1)
+        marks.append(
+            Mark(
+                href=local_path(row["meeting"].value) or row["meeting"].value,
+                label=row["label"].value,
+                start=start,
+                end=end,
+                occasion=_occasion(row),
+                cancelled=row["status"].value.endswith("EventCancelled"),
+                month_only=not row["date"],
+                place=row["placeLabel"].value,
+            )
+        )
+    return marks
+
+
+def timeline_svg(marks: list[Mark], lang: str) -> str:
+    first = datetime.date(min(m.start for m in marks).year, 1, 1)
+    last = datetime.date(max(m.end for m in marks).year, 12, 31)
+    span = (last - first).days
+
+    def x(day: datetime.date) -> float:
+        return round(LEFT + (WIDTH - LEFT - RIGHT) * (day - first).days / span, 1)
+
+    height = 60 + ROW * len(marks)
+    return render_template(
+        "timeline.svg",
+        marks=marks,
+        x=x,
+        years=range(first.year, last.year + 2),
+        height=height,
+        width=WIDTH,
+        colours=COLOURS,
+        row=ROW,
+        lang=lang,
+        t=i18n.t,
+        date=datetime.date,
+    )
+
+
+def places(lang: str) -> list[dict]:
+    links = {
+        r["entity"].value: r["wikidata"].value for r in _rows("wikidata-links", lang=lang) if r["wikidata"]
+    }
+    out: dict[str, dict] = {}
+    for row in _rows("timeline", lang=lang):
+        iri = row["place"].value
+        entry = out.setdefault(
+            iri,
+            {
+                "href": local_path(iri),
+                "label": row["placeLabel"].value,
+                "wikidata": links.get(iri),
+                "meetings": [],
+            },
+        )
+        entry["meetings"].append({"href": local_path(row["meeting"].value), "label": row["label"].value})
+    return list(out.values())
+
+
+def _page(template: str, **context) -> Response:
+    lang = i18n.current()
+    response = make_response(render_template(template, lang=lang, **context))
+    return i18n.remember(response)
+
+
+@bp.get("/")
+def home() -> Response:
+    lang = i18n.current()
+    documents = [
+        {
+            "href": local_path(r["document"].value),
+            "date": r["date"].value,
+            "label": r["label"].value,
+            "language": r["language"].value,
+        }
+        for r in _internal("source-document")
+    ]
+    counts = _rows("counts-by-class", lang=lang if lang != "ru" else "en")
+    questions = [
+        q for q in current_app.extensions["kg_queries"].values() if not q.name.startswith("wikidata-")
+    ]
+    return _page(
+        "home.html",
+        svg=timeline_svg(timeline_marks(lang), lang),
+        places=places(lang),
+        documents=documents,
+        counts=[
+            (local_path(r["class"].value), r["label"].value if r["label"] else "", r["count"].value)
+            for r in counts
+        ],
+        questions=questions,
+        endpoint=request.url_root + "sparql",
+    )
+
+
+@bp.get("/timeline.svg")
+def timeline() -> Response:
+    lang = i18n.current()
+    return Response(timeline_svg(timeline_marks(lang), lang), mimetype="image/svg+xml")
+
+
+@bp.get("/editor")
+def editor() -> Response:
+    examples = [q for q in current_app.extensions["kg_queries"].values() if not q.params]
+    return _page("editor.html", prologue=sparql_prologue(), examples=examples)
+
+
+# CodeMirror comes from npm (package.json, `make install`): served from node_modules, never copied.
+VENDOR_FILES = {"lib/codemirror.js", "lib/codemirror.css", "mode/sparql/sparql.js"}
+
+
+@bp.get("/vendor/codemirror/<path:name>")
+def vendor(name: str) -> Response:
+    from flask import send_from_directory
+
+    from kg.config import REPO_ROOT
+    from kg.errors import NotFound
+
+    folder = REPO_ROOT / "node_modules" / "codemirror"
+    if name not in VENDOR_FILES or not (folder / name).is_file():
+        raise NotFound(f"no front-end asset {name!r} (run `make install` to install CodeMirror)")
+    return send_from_directory(folder, name, max_age=86400)
