@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Loaded once; a bad query file stops start-up here, naming the file.
     kg_ = app.extensions["kg"]
     app.extensions["kg_queries"] = resolve_values(load_queries(settings.queries_dir), kg_.instances)
+    # Queries the pages use themselves (queries/internal/), not part of the public catalogue.
+    app.extensions["kg_internal"] = load_queries(settings.queries_dir / "internal")
 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body  # werkzeug answers 413 beyond it
     app.register_blueprint(sparql_bp)

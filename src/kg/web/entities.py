@@ -20,7 +20,6 @@ from flask import Blueprint, Response, current_app, render_template, request
 from kg.errors import NotFound
 from kg.formats import GRAPH, negotiate
 from kg.namespaces import GRAPH_INFERRED, HOS, PREFIXES
-from kg.queries import load_query
 from kg.store import KnowledgeGraph
 from kg.web import i18n
 from kg.web.sparql import flag
@@ -55,11 +54,7 @@ class Fact:
 
 def _describe(iri: str, infer: bool) -> list[Fact]:
     app = current_app
-    if "kg_describe" not in app.extensions:
-        app.extensions["kg_describe"] = load_query(
-            app.config["KG_SETTINGS"].queries_dir / "internal" / "describe.rq"
-        )
-    query = app.extensions["kg_describe"]
+    query = app.extensions["kg_internal"]["describe"]
     kg: KnowledgeGraph = app.extensions["kg"]
     rows = kg.query(query.text, infer=infer, bindings=query.bindings({"iri": [iri]}))
     return [Fact(r["s"], r["p"], r["o"], r["g"].value) for r in rows]

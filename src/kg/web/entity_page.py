@@ -8,7 +8,6 @@ import pyoxigraph as ox
 from flask import current_app, render_template
 
 from kg.namespaces import HOS, ID, PREFIXES
-from kg.queries import load_query
 from kg.store import KnowledgeGraph
 from kg.web.entities import LANGS, RDFS_COMMENT, RDFS_LABEL, Fact, local_path
 
@@ -27,7 +26,7 @@ def _term_labels() -> dict[str, dict[str, str]]:
     """Labels of the ontology's terms, read once."""
     app = current_app
     if "kg_term_labels" not in app.extensions:
-        query = load_query(app.config["KG_SETTINGS"].queries_dir / "internal" / "term-labels.rq")
+        query = app.extensions["kg_internal"]["term-labels"]
         labels: dict[str, dict[str, str]] = defaultdict(dict)
         for row in _kg().query(query.text):
             labels[row["term"].value][row["label"].language or ""] = row["label"].value

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from kg.namespaces import sparql_prologue
-from kg.queries import load_query
 from kg.store import KnowledgeGraph
 from kg.web import i18n
 from kg.web.entities import local_path
@@ -39,11 +38,8 @@ def _rows(name: str, **params: str) -> list:
 
 
 def _internal(name: str) -> list:
-    """An internal query file (queries/internal/), read once."""
-    cache = current_app.extensions.setdefault("kg_internal", {})
-    if name not in cache:
-        cache[name] = load_query(current_app.config["KG_SETTINGS"].queries_dir / "internal" / f"{name}.rq")
-    return list(current_app.extensions["kg"].query(cache[name].text))
+    """The rows of a query from queries/internal/ (loaded at start-up)."""
+    return list(current_app.extensions["kg"].query(current_app.extensions["kg_internal"][name].text))
 
 
 def _occasion(row) -> str:
