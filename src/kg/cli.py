@@ -148,7 +148,7 @@ def query_cmd(
     "--query-workers",
     type=int,
     default=None,
-    help="Processes evaluating queries per gunicorn worker [default: KG_QUERY_WORKERS or 3].",
+    help="Processes evaluating queries per gunicorn worker [default: KG_QUERY_WORKERS or 2].",
 )
 @click.option(
     "--data",

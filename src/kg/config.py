@@ -36,7 +36,7 @@ class Settings:
         default=10.0, metadata={"help": "Seconds a query may run before it is cancelled."}
     )
     query_workers: int = field(
-        default=3,
+        default=2,
         metadata={
             "help": "Worker processes evaluating queries per server process (0: in-process, no timeout)."
         },

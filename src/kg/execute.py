@@ -122,7 +122,7 @@ def _boolean(value: bool, choice: Choice) -> bytes:
 
 
 def _prefixes(choice: Choice) -> dict[str, str] | None:
-    from kg.namespaces import PREFIXES
+    from kg.iris import PREFIXES
 
     return PREFIXES if choice.format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
 

@@ -8,10 +8,12 @@ Accept header; q-values and wildcards are handled by werkzeug's MIMEAccept.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pyoxigraph as ox
-from werkzeug.datastructures import MIMEAccept
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import MIMEAccept
 
 from kg.errors import NotAcceptable
 

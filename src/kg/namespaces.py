@@ -1,53 +1,36 @@
-"""The project's namespaces and prefixes: the one source for data, queries and dumps."""
+"""The project's namespaces as rdflib objects, built from the strings in kg.iris."""
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
 
-BASE = "https://w3id.org/hos-kg/"
-HOS = Namespace(BASE + "ontology#")
-ID = Namespace(BASE + "id/")
-SCHEMA = Namespace("https://schema.org/")
-WD = Namespace("http://www.wikidata.org/entity/")
-WDT = Namespace("http://www.wikidata.org/prop/direct/")
+from kg import iris
+from kg.iris import BASE, ID_KINDS, PREFIXES
+
+HOS = Namespace(iris.HOS)
+ID = Namespace(iris.ID)
+SCHEMA = Namespace(PREFIXES["schema"])
+WD = Namespace(PREFIXES["wd"])
+WDT = Namespace(PREFIXES["wdt"])
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
-# The three named graphs of a build (see kg.reason and kg.store).
-GRAPH_ONTOLOGY = URIRef(BASE + "graph/ontology")
-GRAPH_ASSERTED = URIRef(BASE + "graph/asserted")
-GRAPH_INFERRED = URIRef(BASE + "graph/inferred")
+GRAPH_ONTOLOGY = URIRef(iris.GRAPH_ONTOLOGY)
+GRAPH_ASSERTED = URIRef(iris.GRAPH_ASSERTED)
+GRAPH_INFERRED = URIRef(iris.GRAPH_INFERRED)
 
-# One prefix per kind of resource keeps local names readable (meeting:2018-07-16-helsinki).
-ID_KINDS = (
-    "meeting",
-    "person",
-    "office",
-    "place",
-    "event",
-    "issue",
-    "outcome",
-    "statement",
-    "thing",
-    "organization",
-    "format",
-    "source",
-)
-
-PREFIXES: dict[str, str] = {
-    "hos": str(HOS),
-    **{kind: f"{ID}{kind}/" for kind in ID_KINDS},
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "owl": str(OWL),
-    "xsd": str(XSD),
-    "skos": str(SKOS),
-    "dcterms": str(DCTERMS),
-    "prov": str(PROV),
-    "foaf": str(FOAF),
-    "schema": str(SCHEMA),
-    "wd": str(WD),
-    "wdt": str(WDT),
-    "kgfn": BASE + "fn#",
-}
+__all__ = [
+    "BASE",
+    "GRAPH_ASSERTED",
+    "GRAPH_INFERRED",
+    "GRAPH_ONTOLOGY",
+    "HOS",
+    "ID",
+    "ID_KINDS",
+    "PREFIXES",
+    "SCHEMA",
+    "SH",
+    "WD",
+    "WDT",
+    "sparql_prologue",
+]
 
 
 def sparql_prologue() -> str:

@@ -23,15 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from rdflib import Graph
 
 from kg.config import Settings
 from kg.errors import DataError, NotBuilt
-from kg.load import load_quads
-from kg.namespaces import GRAPH_INFERRED
-from kg.queries import load_queries
-from kg.reason import closure
-from kg.store import STORE_DIR, write_store
+from kg.iris import GRAPH_INFERRED
+from kg.rdf_files import RDF_EXTENSIONS, rdf_files
+from kg.store import STORE_DIR
 
 
 class _Server(BaseApplication):
@@ -52,39 +49,67 @@ class _Server(BaseApplication):
         return app
 
 
-def prepare_files(paths: list[Path], reason: bool, out_dir: Path) -> Path:
-    """For ``kg serve --data``: any RDF files → one N-Quads artifact, optionally reasoned.
+def preflight(settings: Settings, data: list[Path], reason: bool, out_dir: Path | None) -> None:
+    """Check (and with --data, prepare) everything before gunicorn starts, in a spawned process.
 
-    Named graphs are kept as they are; with ``reason`` the OWL 2 RL closure of
-    everything goes to the inferred graph (left out by ``infer=false``).
+    This runs in gunicorn's master, and whatever the master holds, every forked
+    worker inherits: parsed quads (hundreds of MB at 1M triples), the SPARQL
+    parser's modules, or an open database that then hangs the worker at exit.
+    So the master only waits; the spawned process does the work and reports
+    the first problem (a bad file, a bad canned query) in words.
     """
+    files = rdf_files(data) if data else []  # unknown files and missing paths are reported at once
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_preflight, args=(settings.queries_dir, files, reason, out_dir, send))
+    worker.start()
+    send.close()
+    problem = receive.recv() if receive.poll(None) else "the start-up checks stopped"
+    worker.join()
+    if problem or worker.exitcode != 0:
+        raise DataError(problem or "the start-up checks failed")
+
+
+def _preflight(queries_dir: Path, files: list[Path], reason: bool, out_dir: Path | None, report) -> None:
+    from kg.queries import load_queries
+
+    try:
+        load_queries(queries_dir)  # a bad canned query stops start-up, naming its file
+        if out_dir is not None:
+            _prepare(files, reason, out_dir)
+        report.send(None)
+    except DataError as exc:
+        report.send(exc.message)
+    except OSError as exc:
+        report.send(f"cannot read the data: {exc}")
+
+
+def _prepare(files: list[Path], reason: bool, out_dir: Path) -> None:
+    """Any RDF files → an on-disk store and an N-Quads artifact (in the preflight process)."""
     import pyoxigraph as ox
 
-    quads = load_quads(paths)
+    store = ox.Store(str(out_dir / STORE_DIR))
+    for path in files:  # straight from file to store: no Python objects per triple
+        fmt = getattr(ox.RdfFormat, RDF_EXTENSIONS[path.suffix.lower()])
+        try:
+            store.bulk_load(path=str(path), format=fmt)
+        except (SyntaxError, ValueError) as exc:
+            raise DataError(f"{path}: {exc}") from None
     if reason:
+        from rdflib import Graph
+
+        from kg.reason import closure
+
+        triples = [q.triple for q in store.quads_for_pattern(None, None, None, None)]
         union = Graph()
-        nt = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
-        union.parse(data=nt.decode("utf-8"), format="nt")
-        inferred = closure(Graph(), union)
-        graph = ox.NamedNode(str(GRAPH_INFERRED))
-        data = inferred.serialize(format="nt", encoding="utf-8")
-        quads += [
-            ox.Quad(t.subject, t.predicate, t.object, graph)
-            for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
-        ]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    artifact = out_dir / "graph.nq"
-    ox.serialize(quads, str(artifact), format=ox.RdfFormat.N_QUADS)
-    # Written in a spawned process: `kg serve` calls this in gunicorn's master,
-    # and a database left open there would be inherited half-alive by forked
-    # workers, which then hang at exit.
-    ctx = multiprocessing.get_context("spawn")
-    writer = ctx.Process(target=write_store, args=(artifact, out_dir / STORE_DIR))
-    writer.start()
-    writer.join()
-    if writer.exitcode != 0:
-        raise DataError(f"could not write the store for {', '.join(map(str, paths))}")
-    return artifact
+        union.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")
+        inferred = closure(Graph(), union).serialize(format="nt", encoding="utf-8")
+        store.bulk_load(inferred, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(GRAPH_INFERRED))
+    store.optimize()
+    store.dump(str(out_dir / "graph.nq"), format=ox.RdfFormat.N_QUADS)
+    store.flush()
 
 
 def serve(
@@ -96,16 +121,12 @@ def serve(
     data: list[Path] | None = None,
     reason: bool = False,
 ) -> None:
-    if data:
-        out = Path(tempfile.mkdtemp(prefix="kg-serve-"))
-        prepare_files(data, reason, out)
-        settings = dataclasses.replace(settings, build_dir=out)
-    # Fail in the parent, with a clear message, if there is nothing to serve. Only
-    # look at files: gunicorn forks workers from this process, and a database
-    # opened here would be inherited half-alive (see pipeline.prepare_files).
-    if not settings.artifact.is_file():
+    out = Path(tempfile.mkdtemp(prefix="kg-serve-")) if data else None
+    if out is None and not settings.artifact.is_file():
         raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
-    load_queries(settings.queries_dir)  # a bad canned query stops start-up here, naming its file
+    preflight(settings, data or [], reason, out)
+    if out is not None:
+        settings = dataclasses.replace(settings, build_dir=out)
     _Server(
         settings,
         {
