@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run build serve test lint clean install install-test system-test-deps
+.PHONY: run build serve test lint clean install install-test system-test-deps bench
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -41,9 +41,14 @@ test: install-test
 	$(BIN)/kg build
 	$(BIN)/pytest
 
+# Side by side with the Oxigraph server and rdflib-endpoint (installed into bench/.venv-peers).
+bench: install
+	$(BIN)/kg build
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: install-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 clean:
 	rm -rf build .pytest_cache test-artifacts

@@ -111,6 +111,8 @@ def test_void_describes_the_dataset(client, kg):
     g = Graph().parse(data=client.get("/.well-known/void").get_data(), format="turtle")
     dataset = URIRef("https://w3id.org/hos-kg/id/dataset")
     assert (dataset, VOID.sparqlEndpoint, URIRef("http://localhost/sparql")) in g
+    assert g.value(dataset, URIRef("http://purl.org/dc/terms/created")) is not None
+    assert g.value(dataset, URIRef("http://purl.org/dc/terms/license")) is not None
     assert int(g.value(dataset, VOID.triples)) == len(kg)
     dumps = set(g.objects(dataset, VOID.dataDump))
     assert URIRef("http://localhost/dumps/all.ttl.gz") in dumps and len(dumps) == 30

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,17 @@ def serve(
     out = Path(tempfile.mkdtemp(prefix="kg-serve-")) if data else None
     if out is None and not settings.artifact.is_file():
         raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
-    preflight(settings, data or [], reason, out)
-    if out is not None:
-        settings = dataclasses.replace(settings, build_dir=out)
+    try:
+        preflight(settings, data or [], reason, out)
+        if out is not None:
+            settings = dataclasses.replace(settings, build_dir=out)
+        _run(settings, host, port, workers, threads)
+    finally:
+        if out is not None:  # the prepared store is this server's alone: remove it on the way out
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     _Server(
         settings,
         {

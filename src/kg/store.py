@@ -131,12 +131,13 @@ class KnowledgeGraph:
             if default_graphs is not None or named_graphs is not None:
                 dataset["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []]
                 dataset["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
+            elif not query_dataset and infer:
+                # Every graph: pyoxigraph's union mode is 2-3x faster than listing them (bench/).
+                dataset["use_default_graph_as_union"] = True
             elif not query_dataset:
-                dataset["default_graph"] = self.default_graphs(infer)
-                if not infer:
-                    dataset["named_graphs"] = [
-                        g for g in self.default_graphs(False) if isinstance(g, ox.NamedNode)
-                    ]
+                graphs = self.default_graphs(False)
+                dataset["default_graph"] = graphs
+                dataset["named_graphs"] = [g for g in graphs if isinstance(g, ox.NamedNode)]
         except ValueError as exc:
             raise BadRequest(f"default-graph-uri / named-graph-uri must be IRIs: {exc}") from None
         substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}

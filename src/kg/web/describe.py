@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, current_app, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, VOID, XSD
@@ -78,7 +80,9 @@ def void_description(root: str) -> Graph:
         "properties": {},
         "wikidata_links": 0,
     }
-    return describe(root, stats, read_dumps(settings.build_dir / "dumps"))
+    manifest = settings.build_dir / "manifest.json"
+    created = json.loads(manifest.read_text(encoding="utf-8")).get("created") if manifest.is_file() else None
+    return describe(root, stats, read_dumps(settings.build_dir / "dumps"), created)
 
 
 def rdf_response(graph: Graph) -> Response:
