@@ -31,12 +31,9 @@ def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
     client = limited.test_client()
     client.get("/sparql", query_string={"query": CHEAP})  # start the pool
     pids = {w.process.pid for w in limited.extensions["kg_pool"]._workers}
-    started = time.monotonic()
     response = client.get("/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"})
-    elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert "longer than the 1 s limit and was cancelled" in _json(response)["error"]
-    assert elapsed < 5
     # The worker that ran it is gone (its CPU is free); a fresh one replaces it.
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -47,29 +44,30 @@ def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
     assert len(now) == 2 and len(now - pids) == 1
 
 
-def test_cheap_queries_answer_while_expensive_ones_keep_coming(limited):
-    stop = threading.Event()
+def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
+    """No timing: each cheap answer must arrive while an expensive query is still in flight."""
+    pool = limited.extensions["kg_pool"]
+    for _ in range(3):
+        done = threading.Event()
 
-    def hammer() -> None:
-        client = limited.test_client()
-        while not stop.is_set():
-            client.get("/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"})
-
-    thread = threading.Thread(target=hammer)
-    thread.start()
-    try:
-        time.sleep(0.5)
-        client = limited.test_client()
-        for _ in range(5):
-            started = time.monotonic()
-            response = client.get(
-                "/sparql", query_string={"query": CHEAP}, headers={"Cache-Control": "no-cache"}
+        def expensive(done: threading.Event = done) -> None:
+            limited.test_client().get(
+                "/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"}
             )
-            assert response.status_code == 200 and _json(response)["boolean"] is True
-            assert time.monotonic() - started < 1.0
-    finally:
-        stop.set()
+            done.set()
+
+        thread = threading.Thread(target=expensive)
+        thread.start()
+        while pool._idle.qsize() == 2 and not done.is_set():  # wait until it holds a worker
+            time.sleep(0.01)
+        response = limited.test_client().get(
+            "/sparql", query_string={"query": CHEAP}, headers={"Cache-Control": "no-cache"}
+        )
+        assert response.status_code == 200 and _json(response)["boolean"] is True
+        assert not done.is_set(), "the cheap query waited for the expensive one"
         thread.join(timeout=30)
+        while pool._idle.qsize() < 2:  # the killed worker's replacement has started
+            time.sleep(0.05)
 
 
 def test_result_cap_is_signalled(limited):
