@@ -59,7 +59,14 @@ def preflight(settings: Settings, data: list[Path], reason: bool, out_dir: Path 
     So the master only waits; the spawned process does the work and reports
     the first problem (a bad file, a bad canned query) in words.
     """
-    files = rdf_files(data) if data else []  # unknown files and missing paths are reported at once
+    if not data:
+        # Nothing to prepare: check the canned queries right here. Modules imported
+        # before the fork are shared with the worker, which imports them anyway.
+        from kg.queries import load_queries
+
+        load_queries(settings.queries_dir)
+        return
+    files = rdf_files(data)  # unknown files and missing paths are reported at once
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     ctx = multiprocessing.get_context("spawn")
