@@ -7,6 +7,7 @@ Accept header; q-values and wildcards are handled by werkzeug's MIMEAccept.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -125,3 +126,14 @@ def negotiate(kind: Kind, accept: MIMEAccept, format_values: list[str], html: bo
     choice = _lookup(kind, best)
     assert choice is not None  # every offer comes from the tables
     return choice
+
+
+@functools.lru_cache(maxsize=512)
+def negotiate_header(
+    kind: Kind, accept_header: str, format_values: tuple[str, ...], html: bool = True
+) -> Choice:
+    """negotiate() for a raw Accept header, cached: clients send the same few headers again and again."""
+    from werkzeug.datastructures import MIMEAccept
+    from werkzeug.http import parse_accept_header
+
+    return negotiate(kind, parse_accept_header(accept_header, MIMEAccept), list(format_values), html)

@@ -16,6 +16,7 @@ finds what must be refused up front:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -79,6 +80,7 @@ def first_keyword(query: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=1024)  # the same query texts come back again and again
 def check(query: str, max_length: int, max_depth: int, service_allowlist: tuple[str, ...]) -> Scan:
     """Refuse a query before evaluation; return what the scan found."""
     size = len(query.encode("utf-8"))

@@ -14,7 +14,7 @@ from kg import guard
 from kg.config import Settings
 from kg.errors import BadRequest, Forbidden, NotAcceptable
 from kg.execute import Job
-from kg.formats import Kind, negotiate
+from kg.formats import Kind, negotiate_header
 from kg.namespaces import sparql_prologue
 from kg.web.answers import respond
 from kg.web.describe import rdf_response, service_description
@@ -43,7 +43,7 @@ def format_values(params) -> list[str]:
 def choose(kind: Kind, asked: list[str]) -> str | None:
     """The negotiated media type for one result kind, or None when nothing acceptable fits it."""
     try:
-        return negotiate(kind, request.accept_mimetypes, asked).media_type
+        return negotiate_header(kind, request.headers.get("Accept", ""), tuple(asked)).media_type
     except NotAcceptable:
         return None
 
