@@ -106,18 +106,21 @@ def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
     except Exception:
         if not cap.full:
             raise
-    solutions = ox.parse_query_results(cap.value(), format=ox.QueryResultsFormat.TSV)
+    tsv = cap.value()
     # A canned query projects its parameters so they can be bound; they are not answers.
-    bound = {name for name, _ in job.bindings}
-    variables = [v for v in solutions.variables if v.value not in bound]
-    if choice.format is None or bound:
+    # TSV escapes tabs and newlines inside terms, so columns can be dropped line by line.
+    bound = {f"?{name}" for name, _ in job.bindings}
+    if bound:
+        lines = tsv.decode("utf-8").split("\n")
+        keep = [i for i, name in enumerate(lines[0].split("\t")) if name not in bound]
+        tsv = "\n".join("\t".join(cells[i] for i in keep) for cells in (ln.split("\t") for ln in lines if ln))
+        tsv = (tsv + "\n").encode("utf-8")
+    solutions = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+    if choice.format is None:  # HTML: the view renders the rows itself
+        variables = solutions.variables
         rows = [[row[v] for v in variables] for row in solutions]
-        if choice.format is None:  # HTML: the view renders the rows itself
-            shown = [[v.value for v in variables], *rows]
-            return Answer(b"", choice.media_type, "results", len(rows), cap.full, shown)
-        tsv = "\t".join(str(v) for v in variables) + "\n"
-        tsv += "".join("\t".join("" if t is None else str(t) for t in row) + "\n" for row in rows)
-        solutions = ox.parse_query_results(tsv.encode("utf-8"), format=ox.QueryResultsFormat.TSV)
+        shown = [[v.value for v in variables], *rows]
+        return Answer(b"", choice.media_type, "results", len(rows), cap.full, shown)
     body = solutions.serialize(format=choice.format)
     return Answer(body, choice.media_type, "results", cap.rows, cap.full)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +82,6 @@ class KnowledgeGraph:
             store = ox.Store()
             store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return cls(store, _digest(path), path)
-
-    @classmethod
-    def from_quads(cls, quads: Iterable[ox.Quad], identity: str) -> KnowledgeGraph:
-        store = ox.Store()
-        store.extend(quads)
-        return cls(store, identity)
 
     def default_graphs(self, infer: bool = True) -> list[ox.NamedNode | ox.DefaultGraph]:
         """The query's default graph: the store's default graph and every named graph.

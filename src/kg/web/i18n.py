@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, request
 
 LANGS = ("en", "bn", "ru")
-NAMES = {"en": "English", "bn": "বাংলা", "ru": "Русский"}
 
 WORDS: dict[str, dict[str, str]] = {
     "title": {
