@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 import time
 
@@ -27,26 +28,37 @@ def _json(response):
     return json.loads(response.get_data(as_text=True))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
     client = limited.test_client()
     client.get("/sparql", query_string={"query": CHEAP})  # start the pool
-    pids = {w.process.pid for w in limited.extensions["kg_pool"]._workers}
+    processes = limited.extensions["kg_processes"]
+    pids = set(processes.pids())
     response = client.get("/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"})
     assert response.status_code == 503
     assert "longer than the 1 s limit and was cancelled" in _json(response)["error"]
-    # The worker that ran it is gone (its CPU is free); a fresh one replaces it.
+    # The process that ran it is gone (its CPU is free); a fresh one replaces it.
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        now = {w.process.pid for w in limited.extensions["kg_pool"]._workers if w.process.is_alive()}
+        now = set(processes.pids())
         if len(now) == 2 and now != pids:
             break
         time.sleep(0.1)
     assert len(now) == 2 and len(now - pids) == 1
+    assert not any(_alive(pid) for pid in pids - now)
 
 
 def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
     """No timing: each cheap answer must arrive while an expensive query is still in flight."""
     pool = limited.extensions["kg_pool"]
+    processes = limited.extensions["kg_processes"]
     for _ in range(3):
         done = threading.Event()
 
@@ -58,16 +70,19 @@ def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
 
         thread = threading.Thread(target=expensive)
         thread.start()
-        while pool._idle.qsize() == 2 and not done.is_set():  # wait until it holds a worker
+        while pool.running == 0 and not done.is_set():  # wait until a process has taken it
             time.sleep(0.01)
         response = limited.test_client().get(
             "/sparql", query_string={"query": CHEAP}, headers={"Cache-Control": "no-cache"}
         )
         assert response.status_code == 200 and _json(response)["boolean"] is True
         assert not done.is_set(), "the cheap query waited for the expensive one"
+        before = set(processes.pids())
         thread.join(timeout=30)
-        while pool._idle.qsize() < 2:  # the killed worker's replacement has started
-            time.sleep(0.05)
+        deadline = time.monotonic() + 15
+        while set(processes.pids()) == before and time.monotonic() < deadline:
+            time.sleep(0.05)  # the stopped process's replacement has started
+        assert set(processes.pids()) != before, "the stopped query process was not replaced"
 
 
 def test_result_cap_is_signalled(limited):

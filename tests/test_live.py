@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
@@ -10,6 +17,8 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from tests.support import kg_serve
 
 pytestmark = pytest.mark.live
+
+EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +134,6 @@ def test_serve_data_files_with_reasoning(tmp_path):
 def test_serve_data_with_a_bad_file_names_it(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
     (tmp_path / "bad.ttl").write_text("<a> <b> .\n", encoding="utf-8")
     kg_bin = Path(sys.executable).with_name("kg")
@@ -137,3 +145,65 @@ def test_serve_data_with_a_bad_file_names_it(tmp_path):
     )
     assert result.returncode == 1
     assert "bad.ttl" in result.stderr and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):  # it ended meanwhile
+                continue
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _wait(condition, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.05)
+
+
+def test_http_workers_share_the_query_processes_and_a_client_that_leaves_frees_one(settings, built):
+    env = {"KG_BUILD_DIR": str(settings.build_dir), "KG_QUERY_TIMEOUT": "120"}
+    with kg_serve("--workers", "3", env=env) as url:
+        port = urllib.parse.urlparse(url).port
+        (master,) = [p for p in _children(os.getpid()) if f"--port {port} " in _cmdline(p)]
+        (supervisor,) = [p for p in _children(master) if "kg.workers" in _cmdline(p)]
+        assert len(_children(master)) == 4  # three HTTP workers and the supervisor
+        queries = _children(supervisor)
+        assert len(queries) == 2  # shared by the three: no copies per HTTP worker
+        before = {p: _cpu_ticks(p) for p in queries}
+        sock = socket.create_connection(("127.0.0.1", port))
+        target = "/sparql?" + urllib.parse.urlencode({"query": EXPENSIVE})
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nCache-Control: no-cache\r\n\r\n".encode())
+
+        def busy() -> list[int]:
+            return [p for p in queries if _cpu_ticks(p) > before[p] + 10]  # 0.1 s of CPU: it runs
+
+        _wait(busy, "a query process busy with the expensive query")
+        (running,) = busy()
+        sock.close()  # long before the 120 s limit
+        _wait(lambda: running not in _children(supervisor), "the abandoned query's process ended")
+        assert urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=10).status == 200
+        _wait(lambda: len(_children(supervisor)) == 2, "a replacement started")

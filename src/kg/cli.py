@@ -142,13 +142,13 @@ def query_cmd(
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
-@click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes (HTTP).")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per gunicorn worker.")
 @click.option(
     "--query-workers",
     type=int,
     default=None,
-    help="Processes evaluating queries per gunicorn worker [default: KG_QUERY_WORKERS or 2].",
+    help="Processes evaluating queries, shared by the gunicorn workers [default: KG_QUERY_WORKERS or 2].",
 )
 @click.option(
     "--data",
@@ -158,6 +158,7 @@ def query_cmd(
     help="Serve these RDF files or folders instead of the build (repeatable).",
 )
 @click.option("--reason", is_flag=True, help="With --data: add the OWL 2 RL closure as an inferred graph.")
+@click.option("--access-log", is_flag=True, help="Log every request to standard output.")
 @_clean_errors
 def serve_cmd(
     host: str,
@@ -167,9 +168,19 @@ def serve_cmd(
     query_workers: int | None,
     data: tuple[Path, ...],
     reason: bool,
+    access_log: bool,
 ) -> None:
     """Serve the built graph (or --data files) with gunicorn, a production WSGI server."""
     from kg.serve import serve
 
     settings = Settings.from_env(query_workers=query_workers)
-    serve(settings, host=host, port=port, workers=workers, threads=threads, data=list(data), reason=reason)
+    serve(
+        settings,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        data=list(data),
+        reason=reason,
+        access_log=access_log,
+    )

@@ -38,7 +38,7 @@ class Settings:
     query_workers: int = field(
         default=2,
         metadata={
-            "help": "Worker processes evaluating queries per server process (0: in-process, no timeout)."
+            "help": "Processes evaluating queries, shared by the HTTP workers (0: in-process, no timeout)."
         },
     )
     max_query_length: int = field(default=16 * 1024, metadata={"help": "Query text limit in bytes (413)."})

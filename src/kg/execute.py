@@ -1,35 +1,21 @@
-"""Evaluate a query where it can be stopped: worker processes with a time limit.
+"""Evaluate one query: run it, cap the rows, serialize in the negotiated format.
 
-pyoxigraph cannot interrupt a running query, and a thread cannot be killed.
-So each query runs in one of a few worker processes, each holding its own
-store loaded from the build artifact. Past the time limit the worker is
-killed (the CPU is free again at once), replaced, and the client gets a 503
-with a message, never a 200 with a cut body.
-
-``execute()`` is the evaluation itself (also used in-process by tests and the
-CLI): run, cap the rows, serialize in the negotiated format.
+A ``Job`` is everything that decides an answer (it is also the result cache's
+key); ``execute()`` turns it into an ``Answer``. It runs in a query process
+(kg.workers, where a time limit can stop it), or in-process for tests and the
+CLI.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import logging
-import multiprocessing
-import queue
-import threading
-import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import BadGateway, KGError, NotAcceptable, QueryTimeout
+from kg.errors import BadGateway, NotAcceptable
 from kg.formats import GRAPH, RESULTS, Choice
 from kg.store import KnowledgeGraph
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -175,114 +161,3 @@ def _need(table: dict[str, Choice], media_type: str | None, what: str) -> Choice
     if media_type is None:
         raise NotAcceptable(f"the query returns {what}, and none of the requested formats can carry it")
     return table[media_type]
-
-
-# ---------------------------------------------------------------- worker processes
-
-
-def _serve_jobs(conn: Connection, artifact: str, max_rows: int) -> None:
-    """A worker process: load the store once, then answer jobs until told to stop."""
-    kg = KnowledgeGraph.from_artifact(Path(artifact))
-    conn.send(("ready", kg.identity))
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        try:
-            conn.send(("ok", execute(kg, job, max_rows)))
-        except KGError as exc:
-            conn.send(("error", type(exc).__name__, exc.message))
-        except Exception as exc:  # an engine failure: report it, keep serving
-            conn.send(("crash", type(exc).__name__, str(exc)))
-
-
-class _Worker:
-    def __init__(self, ctx, artifact: Path, max_rows: int) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve_jobs, args=(child, str(artifact), max_rows), daemon=True)
-        self.process.start()
-        child.close()
-        ready = self.conn.recv()
-        assert ready[0] == "ready"
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.join(timeout=5)
-        self.conn.close()
-
-
-class QueryPool:
-    """Worker processes, each with the store; a job past its time limit kills its worker."""
-
-    def __init__(self, artifact: Path, size: int, max_rows: int) -> None:
-        self._ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._artifact, self._max_rows = artifact, max_rows
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._lock = threading.Lock()
-        self._workers: list[_Worker] = []
-        self._closed = False
-        starters = [threading.Thread(target=self._add) for _ in range(size)]
-        for t in starters:
-            t.start()
-        for t in starters:
-            t.join()
-
-    def _add(self) -> None:
-        try:
-            worker = _Worker(self._ctx, self._artifact, self._max_rows)
-        except (EOFError, OSError) as exc:
-            if not self._closed:
-                log.error("a query worker failed to start: %s", exc)
-            return
-        with self._lock:
-            if self._closed:  # the pool closed while this worker was starting
-                worker.kill()
-                return
-            self._workers.append(worker)
-        self._idle.put(worker)
-
-    def _replace(self, worker: _Worker) -> None:
-        worker.kill()
-        with self._lock:
-            self._workers.remove(worker)
-        threading.Thread(target=self._add, daemon=True).start()
-
-    def run(self, job: Job, timeout: float) -> Answer:
-        deadline = time.monotonic() + timeout
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise QueryTimeout(f"all query workers stayed busy for {timeout:g} s; try again later") from None
-        try:
-            worker.conn.send(job)
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
-                raise QueryTimeout(f"the query ran longer than the {timeout:g} s limit and was cancelled")
-            message = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            # The worker died (e.g. the engine crashed): replace it, report a server fault.
-            self._replace(worker)
-            raise KGError("the query engine stopped while evaluating this query") from None
-        self._idle.put(worker)
-        if message[0] == "ok":
-            return message[1]
-        if message[0] == "error":
-            from kg import errors
-
-            raise getattr(errors, message[1])(message[2])
-        log.error("query engine failure %s: %s", message[1], message[2])
-        raise KGError("the query engine failed on this query; the server log has the details")
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            workers, self._workers = list(self._workers), []
-        for worker in workers:
-            with contextlib.suppress(OSError):
-                worker.conn.send(None)
-            worker.process.join(timeout=2)
-            if worker.process.is_alive():
-                worker.kill()

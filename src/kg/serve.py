@@ -1,17 +1,16 @@
 """Run the app under gunicorn.
 
-The worker model, for a 2-core machine by default:
+The process model, for a 2-core machine by default:
 
-* one gunicorn worker process with 8 threads handles HTTP: negotiation,
-  cache, headers. Threads mostly wait on pipes, so one process is enough.
-* each gunicorn worker keeps ``query_workers`` (default 3) processes that
-  evaluate queries, each with its own copy of the store. A query past the time
-  limit kills its process, so the CPU is freed at once. With one process more
-  than cores, a cheap query still finds a free process while two expensive
-  ones run, and the OS shares the cores between them.
-
-The processes load the artifact themselves when the worker starts (spawned,
-not forked from a threaded server), so the first request does not pay for it.
+* two gunicorn worker processes with 8 threads each handle HTTP: negotiation,
+  caches, headers. One Python process (one GIL) answers at most about 2,500
+  small requests a second; two use both cores.
+* ``query_workers`` (default 2) query processes evaluate the queries, shared
+  by all gunicorn workers (kg.workers). The master starts them before it
+  forks the HTTP workers, and each opens the on-disk store read-only, so the
+  data is shared through the page cache. A query past the time limit ends its
+  process, so the CPU is freed at once, and a fresh one takes its place. While
+  one expensive query runs, a cheap one finds the other process free.
 """
 
 from __future__ import annotations
@@ -33,9 +32,10 @@ from kg.store import STORE_DIR
 
 
 class _Server(BaseApplication):
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any], address: str | None) -> None:
         self.settings = settings
         self.options = options
+        self.address = address  # the query processes', inherited by every forked worker
         super().__init__()
 
     def load_config(self) -> None:
@@ -46,7 +46,7 @@ class _Server(BaseApplication):
         from kg.web import create_app, start_workers
 
         app = create_app(self.settings)
-        start_workers(app)
+        start_workers(app, self.address)
         return app
 
 
@@ -124,10 +124,11 @@ def serve(
     settings: Settings,
     host: str,
     port: int,
-    workers: int = 1,
+    workers: int = 2,
     threads: int = 8,
     data: list[Path] | None = None,
     reason: bool = False,
+    access_log: bool = False,
 ) -> None:
     out = Path(tempfile.mkdtemp(prefix="kg-serve-")) if data else None
     if out is None and not settings.artifact.is_file():
@@ -136,26 +137,37 @@ def serve(
         preflight(settings, data or [], reason, out)
         if out is not None:
             settings = dataclasses.replace(settings, build_dir=out)
-        _run(settings, host, port, workers, threads)
+        processes = None
+        if settings.query_workers > 0:
+            from kg.workers import QueryProcesses
+
+            processes = QueryProcesses(settings.artifact, settings.query_workers, settings.max_rows)
+        options = _options(settings, host, port, workers, threads, access_log)
+        try:
+            _Server(settings, options, processes.address if processes else None).run()
+        finally:
+            if processes is not None:
+                processes.close()
     finally:
         if out is not None:  # the prepared store is this server's alone: remove it on the way out
             shutil.rmtree(out, ignore_errors=True)
 
 
-def _run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    _Server(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "accesslog": "-",
-            "timeout": int(settings.query_timeout) + 30,
-            # Our own limits answer 413 with a reason; gunicorn's line limit would answer a bare 400.
-            "limit_request_line": 0,
-            # gunicorn's control socket sits at one fixed path per user: two servers
-            # (tests, benchmarks) would fight over it, and nothing here uses it.
-            "control_socket_disable": True,
-        },
-    ).run()
+def _options(
+    settings: Settings, host: str, port: int, workers: int, threads: int, access_log: bool
+) -> dict[str, Any]:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        # Off by default, as in gunicorn and the Oxigraph server: a line per request costs
+        # about a third of the throughput of cached answers (bench/README.md).
+        "accesslog": "-" if access_log else None,
+        "timeout": int(settings.query_timeout) + 30,
+        # Our own limits answer 413 with a reason; gunicorn's line limit would answer a bare 400.
+        "limit_request_line": 0,
+        # gunicorn's control socket sits at one fixed path per user: two servers
+        # (tests, benchmarks) would fight over it, and nothing here uses it.
+        "control_socket_disable": True,
+    }

@@ -60,18 +60,24 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     return app
 
 
-def start_workers(app: Flask) -> None:
-    """Start the query worker processes now rather than at the first query."""
+def start_workers(app: Flask, address: str | None = None) -> None:
+    """Send the app's queries to the query processes at ``address`` (started once by ``kg serve``
+    for all its gunicorn workers), or, without one, start the app's own now rather than at the
+    first query."""
     from kg.web.answers import pool
+    from kg.workers import QueryClient
 
+    if address is not None:
+        app.extensions["kg_pool"] = QueryClient(address)
     pool(app)
 
 
 def close_app(app: Flask) -> None:
-    """Stop the app's query worker processes (tests and embedders; gunicorn exits anyway)."""
-    pool = app.extensions.pop("kg_pool", None)
-    if pool is not None:
-        pool.close()
+    """Stop the query processes the app started itself (tests and embedders)."""
+    app.extensions.pop("kg_pool", None)
+    processes = app.extensions.pop("kg_processes", None)
+    if processes is not None:
+        processes.close()
 
 
 def _error(status: int, message: str) -> Response:

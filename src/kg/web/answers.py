@@ -14,20 +14,26 @@ from cachetools import LRUCache
 from flask import Flask, Response, current_app, render_template, request
 
 from kg.config import Settings
-from kg.execute import Answer, Job, QueryPool, execute
+from kg.execute import Answer, Job, execute
 from kg.store import KnowledgeGraph
+from kg.workers import QueryClient, QueryProcesses
 
 _LOCK = threading.Lock()
 
 
-def pool(app: Flask) -> QueryPool | None:
+def pool(app: Flask) -> QueryClient | None:
+    """The app's way to the query processes: those ``kg serve`` started, or its own, started now."""
     settings: Settings = app.config["KG_SETTINGS"]
     kg: KnowledgeGraph = app.extensions["kg"]
+    if "kg_pool" in app.extensions:
+        return app.extensions["kg_pool"]
     if settings.query_workers <= 0 or kg.source is None:
         return None
     with _LOCK:
         if "kg_pool" not in app.extensions:
-            app.extensions["kg_pool"] = QueryPool(kg.source, settings.query_workers, settings.max_rows)
+            processes = QueryProcesses(kg.source, settings.query_workers, settings.max_rows)
+            app.extensions["kg_processes"] = processes  # the app owns them: close_app() stops them
+            app.extensions["kg_pool"] = QueryClient(processes.address)
     return app.extensions["kg_pool"]
 
 
@@ -46,7 +52,8 @@ def evaluate(job: Job) -> Answer:
     workers = pool(app)
     if workers is None:
         return execute(app.extensions["kg"], job, settings.max_rows)
-    return workers.run(job, settings.query_timeout)
+    # Under gunicorn the client's socket is at hand: a query whose client has left is stopped.
+    return workers.run(job, settings.query_timeout, watch=request.environ.get("gunicorn.socket"))
 
 
 def respond(job: Job) -> Response:
