@@ -10,6 +10,7 @@ from kg.config import Settings
 from kg.errors import KGError
 from kg.store import KnowledgeGraph
 from kg.web import i18n
+from kg.web.response_cache import ResponseCache
 
 
 def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None) -> Flask:
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_error_handler(KGError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
+    # Outermost: a repeated GET of an answer is served without entering Flask at all.
+    app.wsgi_app = ResponseCache(app.wsgi_app, settings.cache_bytes)  # type: ignore[method-assign]
     return app
 
 

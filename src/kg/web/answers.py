@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, render_template, request
 from kg.config import Settings
 from kg.execute import Answer, Job, execute
 from kg.store import KnowledgeGraph
+from kg.web.response_cache import STORABLE
 from kg.workers import QueryClient, QueryProcesses
 
 _LOCK = threading.Lock()
@@ -87,6 +88,7 @@ def respond(job: Job) -> Response:
         response = Response(body, mimetype="text/html")
     else:
         response = Response(answer.body, mimetype=answer.media_type)
+        request.environ[STORABLE] = True  # the same URL and headers always get this answer
     response.headers["X-Cache"] = "hit" if hit else "miss"
     if answer.truncated:
         response.headers["X-Result-Truncated"] = "true"
