@@ -55,3 +55,20 @@ def kg_serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
             raise RuntimeError("kg serve did not stop within 15 s of SIGTERM") from None
         finally:
             proc.stderr.close()
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists (a reaped one does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for(condition, what: str, seconds: float = 20) -> None:
+    """Wait for an event, not for a time: fail naming it if it has not happened within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.02)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import threading
 import time
 
 import pytest
 
 from kg.web import close_app, create_app
+from tests.support import alive
 
 # 3,000+ triples cubed: far beyond any time limit.
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -26,14 +26,6 @@ def limited(settings, kg):
 
 def _json(response):
     return json.loads(response.get_data(as_text=True))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
@@ -52,7 +44,7 @@ def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
             break
         time.sleep(0.1)
     assert len(now) == 2 and len(now - pids) == 1
-    assert not any(_alive(pid) for pid in pids - now)
+    assert not any(alive(pid) for pid in pids - now)
 
 
 def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -14,7 +13,7 @@ from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from tests.support import kg_serve
+from tests.support import kg_serve, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -177,13 +176,6 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def _wait(condition, what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
-        time.sleep(0.05)
-
-
 def test_http_workers_share_the_query_processes_and_a_client_that_leaves_frees_one(settings, built):
     env = {"KG_BUILD_DIR": str(settings.build_dir), "KG_QUERY_TIMEOUT": "120"}
     with kg_serve("--workers", "3", env=env) as url:
@@ -201,9 +193,9 @@ def test_http_workers_share_the_query_processes_and_a_client_that_leaves_frees_o
         def busy() -> list[int]:
             return [p for p in queries if _cpu_ticks(p) > before[p] + 10]  # 0.1 s of CPU: it runs
 
-        _wait(busy, "a query process busy with the expensive query")
+        wait_for(busy, "a query process busy with the expensive query")
         (running,) = busy()
         sock.close()  # long before the 120 s limit
-        _wait(lambda: running not in _children(supervisor), "the abandoned query's process ended")
+        wait_for(lambda: running not in _children(supervisor), "the abandoned query's process ended")
         assert urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=10).status == 200
-        _wait(lambda: len(_children(supervisor)) == 2, "a replacement started")
+        wait_for(lambda: len(_children(supervisor)) == 2, "a replacement started")

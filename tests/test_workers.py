@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
-import time
 
 import pytest
 
 from kg.errors import QueryTimeout
 from kg.execute import Job
 from kg.workers import ClientGone, QueryClient, QueryProcesses
+from tests.support import alive, wait_for
 
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 CHEAP = "ASK { ?s ?p ?o }"
@@ -20,21 +19,6 @@ JSON = "application/sparql-results+json"
 
 def job(query: str) -> Job:
     return Job(query=query, results=JSON, graph=None)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def wait_for(condition, what: str, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
-        time.sleep(0.02)
 
 
 @pytest.fixture()

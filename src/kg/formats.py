@@ -129,11 +129,16 @@ def negotiate(kind: Kind, accept: MIMEAccept, format_values: list[str], html: bo
 
 
 @functools.lru_cache(maxsize=512)
-def negotiate_header(
-    kind: Kind, accept_header: str, format_values: tuple[str, ...], html: bool = True
-) -> Choice:
-    """negotiate() for a raw Accept header, cached: clients send the same few headers again and again."""
+def negotiate_header(kind: Kind, accept_header: str, format_values: tuple[str, ...]) -> str | None:
+    """The media type negotiate() picks for a raw Accept header, or None when nothing fits.
+
+    Cached, the refusals too: clients send the same few headers again and again,
+    and a SELECT client's Accept is refused for graphs on every request.
+    """
     from werkzeug.datastructures import MIMEAccept
     from werkzeug.http import parse_accept_header
 
-    return negotiate(kind, parse_accept_header(accept_header, MIMEAccept), list(format_values), html)
+    try:
+        return negotiate(kind, parse_accept_header(accept_header, MIMEAccept), list(format_values)).media_type
+    except NotAcceptable:
+        return None

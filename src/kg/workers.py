@@ -244,11 +244,16 @@ class QueryClient:
         """Evaluate ``job`` within ``timeout`` seconds; stop it if ``watch`` (the HTTP client) closes."""
         deadline = time.monotonic() + timeout
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)  # a full backlog makes connect() wait
         try:
             sock.connect(self.address)
+        except TimeoutError:
+            sock.close()
+            raise QueryTimeout(f"all query workers stayed busy for {timeout:g} s; try again later") from None
         except OSError:
             sock.close()
             raise KGError("the query processes are not running") from None
+        sock.settimeout(None)  # blocking again: Connection reads and writes the raw descriptor
         with Connection(sock.detach()) as conn:
             try:
                 conn.send((job, deadline))

@@ -42,10 +42,7 @@ def format_values(params) -> list[str]:
 
 def choose(kind: Kind, asked: list[str]) -> str | None:
     """The negotiated media type for one result kind, or None when nothing acceptable fits it."""
-    try:
-        return negotiate_header(kind, request.headers.get("Accept", ""), tuple(asked)).media_type
-    except NotAcceptable:
-        return None
+    return negotiate_header(kind, request.headers.get("Accept", ""), tuple(asked))
 
 
 def build_job(query: str, params, settings: Settings, bindings: tuple = ()) -> Job:
