@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 
 import pytest
 
 from kg.web import close_app, create_app
-from tests.support import alive
+from tests.support import alive, wait_for
 
 # 3,000+ triples cubed: far beyond any time limit.
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -37,14 +36,9 @@ def test_a_query_past_the_limit_gets_503_and_its_worker_is_killed(limited):
     assert response.status_code == 503
     assert "longer than the 1 s limit and was cancelled" in _json(response)["error"]
     # The process that ran it is gone (its CPU is free); a fresh one replaces it.
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        now = set(processes.pids())
-        if len(now) == 2 and now != pids:
-            break
-        time.sleep(0.1)
-    assert len(now) == 2 and len(now - pids) == 1
-    assert not any(alive(pid) for pid in pids - now)
+    wait_for(lambda: len(set(processes.pids()) - pids) == 1, "a fresh process replaced it")
+    now = set(processes.pids())
+    assert len(now) == 2 and not any(alive(pid) for pid in pids - now)
 
 
 def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
@@ -62,19 +56,15 @@ def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
 
         thread = threading.Thread(target=expensive)
         thread.start()
-        while pool.running == 0 and not done.is_set():  # wait until a process has taken it
-            time.sleep(0.01)
+        wait_for(lambda done=done: pool.running > 0 or done.is_set(), "a process took the expensive query")
+        before = set(processes.pids())  # the expensive query's process among them
         response = limited.test_client().get(
             "/sparql", query_string={"query": CHEAP}, headers={"Cache-Control": "no-cache"}
         )
         assert response.status_code == 200 and _json(response)["boolean"] is True
         assert not done.is_set(), "the cheap query waited for the expensive one"
-        before = set(processes.pids())
         thread.join(timeout=30)
-        deadline = time.monotonic() + 15
-        while set(processes.pids()) == before and time.monotonic() < deadline:
-            time.sleep(0.05)  # the stopped process's replacement has started
-        assert set(processes.pids()) != before, "the stopped query process was not replaced"
+        wait_for(lambda b=before: len(set(processes.pids()) - b) == 1, "the stopped process was replaced")
 
 
 def test_result_cap_is_signalled(limited):

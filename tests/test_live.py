@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import urllib.parse
 import urllib.request
@@ -182,7 +183,7 @@ def test_http_workers_share_the_query_processes_and_a_client_that_leaves_frees_o
         port = urllib.parse.urlparse(url).port
         (master,) = [p for p in _children(os.getpid()) if f"--port {port} " in _cmdline(p)]
         (supervisor,) = [p for p in _children(master) if "kg.workers" in _cmdline(p)]
-        assert len(_children(master)) == 4  # three HTTP workers and the supervisor
+        wait_for(lambda: len(_children(master)) == 4, "three HTTP workers and the supervisor")
         queries = _children(supervisor)
         assert len(queries) == 2  # shared by the three: no copies per HTTP worker
         before = {p: _cpu_ticks(p) for p in queries}
@@ -199,3 +200,27 @@ def test_http_workers_share_the_query_processes_and_a_client_that_leaves_frees_o
         wait_for(lambda: running not in _children(supervisor), "the abandoned query's process ended")
         assert urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=10).status == 200
         wait_for(lambda: len(_children(supervisor)) == 2, "a replacement started")
+
+
+def test_an_http_worker_that_exits_leaves_the_query_processes_serving(settings, built):
+    """gunicorn unwinds an exiting worker's stack through `kg serve`: what the master owns must stay."""
+    with kg_serve("--workers", "2", env={"KG_BUILD_DIR": str(settings.build_dir)}) as url:
+        port = urllib.parse.urlparse(url).port
+        (master,) = [p for p in _children(os.getpid()) if f"--port {port} " in _cmdline(p)]
+        wait_for(lambda: len(_children(master)) == 3, "two HTTP workers and the supervisor")
+        (supervisor,) = [p for p in _children(master) if "kg.workers" in _cmdline(p)]
+        queries = sorted(_children(supervisor))
+        http = [p for p in _children(master) if p != supervisor]
+        os.kill(http[0], signal.SIGTERM)  # gunicorn's master starts another in its place
+        wait_for(
+            lambda: http[0] not in _children(master) and len(_children(master)) == 3, "a new HTTP worker"
+        )
+        assert sorted(_children(supervisor)) == queries
+        for n in range(6):  # uncached: each one is evaluated by a query process, whichever worker takes it
+            request = urllib.request.Request(
+                url + "?" + urllib.parse.urlencode({"query": f"ASK {{ ?s ?p ?o }} # {n}"}),
+                headers={"Cache-Control": "no-cache", "Connection": "close"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200 and b"true" in response.read()
+        assert sorted(_children(supervisor)) == queries

@@ -93,3 +93,15 @@ def test_what_is_never_stored(counted, request_args):
     for _ in range(2):
         client.open(path, **args)
     assert len(seen) == 2
+
+
+def test_a_no_cache_answer_replaces_the_stored_one(counted):
+    """STRUUID() differs at each evaluation, so the body tells which evaluation answered."""
+    client, seen = counted
+    uuid = {"query": "SELECT (STRUUID() AS ?u) WHERE {}"}
+    first = client.get("/sparql", query_string=uuid).get_data()
+    assert client.get("/sparql", query_string=uuid).get_data() == first
+    fresh = client.get("/sparql", query_string=uuid, headers={"Cache-Control": "no-cache"}).get_data()
+    assert fresh != first
+    again = client.get("/sparql", query_string=uuid)
+    assert again.get_data() == fresh and again.headers["X-Cache"] == "hit" and len(seen) == 2

@@ -83,7 +83,7 @@ def test_a_job_past_its_deadline_gets_503_and_its_process_ends(one):
     wait_for(lambda: len(processes.pids()) == 1, "a replacement started")
 
 
-def test_a_job_that_finds_every_process_busy_gets_503_and_is_never_run(one):
+def test_a_job_that_finds_every_process_busy_gets_503_and_the_pool_recovers(one):
     processes, client = one
     (pid,) = processes.pids()
     outcome: list[BaseException] = []

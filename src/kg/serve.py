@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -133,6 +134,9 @@ def serve(
     out = Path(tempfile.mkdtemp(prefix="kg-serve-")) if data else None
     if out is None and not settings.artifact.is_file():
         raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
+    # gunicorn forks its workers inside run(), and an exiting worker unwinds this
+    # very stack (SystemExit): only the master may stop and remove what it owns.
+    master = os.getpid()
     try:
         preflight(settings, data or [], reason, out)
         if out is not None:
@@ -146,10 +150,10 @@ def serve(
         try:
             _Server(settings, options, processes.address if processes else None).run()
         finally:
-            if processes is not None:
+            if processes is not None and os.getpid() == master:
                 processes.close()
     finally:
-        if out is not None:  # the prepared store is this server's alone: remove it on the way out
+        if out is not None and os.getpid() == master:  # the prepared store is this server's alone
             shutil.rmtree(out, ignore_errors=True)
 
 

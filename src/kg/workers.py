@@ -65,11 +65,12 @@ class QueryProcesses:
     """
 
     def __init__(self, artifact: Path, size: int, max_rows: int, start_timeout: float = 120) -> None:
+        self._owner = os.getpid()
         self._dir = Path(tempfile.mkdtemp(prefix="kg-query-"))  # 0700: only this user can send jobs
         self.address = str(self._dir / "jobs.sock")
         mine, theirs = socket.socketpair()
         self._control = Connection(mine.detach())
-        command = [sys.executable, "-m", "kg.workers", str(theirs.fileno()), self.address]
+        command = [sys.executable, "-P", "-m", "kg.workers", str(theirs.fileno()), self.address]
         self._process = subprocess.Popen(
             [*command, str(artifact), str(size), str(max_rows)], pass_fds=[theirs.fileno()]
         )
@@ -93,6 +94,8 @@ class QueryProcesses:
             return self._control.recv()
 
     def close(self) -> None:
+        if os.getpid() != self._owner:  # a forked copy (a gunicorn worker) owns nothing
+            return
         with contextlib.suppress(OSError):
             self._control.send(None)
         try:
@@ -126,7 +129,11 @@ def _supervise(address: str, artifact: str, size: int, max_rows: int, control: C
         if pid == 0:  # the child: this process is single-threaded, so forking it is safe
             code = 0
             try:
-                _serve(listener, artifact, max_rows, ready_send)
+                control.close()  # the owner's EOF must not wait for query processes
+                ready_recv.close()
+                for sibling in children:
+                    os.close(sibling)
+                code = _serve(listener, artifact, max_rows, ready_send)
             except BaseException:
                 code = 1
             finally:
@@ -134,6 +141,7 @@ def _supervise(address: str, artifact: str, size: int, max_rows: int, control: C
         children[os.pidfd_open(pid)] = pid
 
     parent = os.getppid()
+    failures = 0  # replacements in a row that could not open the store
     try:
         for _ in range(size):
             fork()
@@ -151,9 +159,16 @@ def _supervise(address: str, artifact: str, size: int, max_rows: int, control: C
                         return
                     control.send(sorted(children.values()))
                 elif ready is ready_recv:
-                    ready_recv.recv()  # a replacement is up
+                    status, detail = ready_recv.recv()
+                    if status == "ready":
+                        failures = 0
+                    else:
+                        failures += 1
+                        log.error("a query process could not open the store: %s", detail)
                 else:
                     _reap(children.pop(ready), ready)
+                    # A replacement that cannot open the store ends at once: do not spin.
+                    time.sleep(min(0.1 * 2**failures, 5.0) if failures else 0)
                     fork()
     except (EOFError, OSError):  # the owner is gone
         return
@@ -183,7 +198,7 @@ def _reap(pid: int, pidfd: int) -> None:
 # ---------------------------------------------------------------- query process
 
 
-def _serve(listener: socket.socket, artifact: str, max_rows: int, ready: Connection) -> None:
+def _serve(listener: socket.socket, artifact: str, max_rows: int, ready: Connection) -> int:
     from kg.store import KnowledgeGraph
 
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the deadline ends the process, even inside the engine
@@ -193,7 +208,7 @@ def _serve(listener: socket.socket, artifact: str, max_rows: int, ready: Connect
         kg = KnowledgeGraph.from_artifact(Path(artifact))
     except Exception as exc:
         ready.send(("failed", f"{type(exc).__name__}: {exc}"))
-        return
+        return 1
     ready.send(("ready", os.getpid()))
     supervisor = os.getppid()
     listener.settimeout(1.0)  # to notice, once a second, a supervisor that died
@@ -204,6 +219,7 @@ def _serve(listener: socket.socket, artifact: str, max_rows: int, ready: Connect
             continue
         with Connection(sock.detach()) as conn:
             _answer(conn, kg, max_rows)
+    return 0
 
 
 def _answer(conn: Connection, kg, max_rows: int) -> None:
@@ -227,6 +243,9 @@ def _answer(conn: Connection, kg, max_rows: int) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
     with contextlib.suppress(OSError):  # the client may have left
         conn.send(reply)
+        # Stay this client's until it closes: a kill meant for this job can then
+        # never reach the next one (QueryClient._wait), and the pid cannot be reused.
+        conn.poll(max(0.0, deadline + GRACE - time.monotonic()))
 
 
 # ---------------------------------------------------------------- HTTP side
@@ -244,16 +263,16 @@ class QueryClient:
         """Evaluate ``job`` within ``timeout`` seconds; stop it if ``watch`` (the HTTP client) closes."""
         deadline = time.monotonic() + timeout
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)  # a full backlog makes connect() wait
+        sock.setblocking(False)  # Linux refuses at once (EAGAIN) when the backlog is full
         try:
             sock.connect(self.address)
-        except TimeoutError:
+        except BlockingIOError:
             sock.close()
-            raise QueryTimeout(f"all query workers stayed busy for {timeout:g} s; try again later") from None
+            raise QueryTimeout(f"{BACKLOG} queries are waiting already; try again later") from None
         except OSError:
             sock.close()
-            raise KGError("the query processes are not running") from None
-        sock.settimeout(None)  # blocking again: Connection reads and writes the raw descriptor
+            raise QueryTimeout("the query processes are not running; see the server log") from None
+        sock.setblocking(True)  # Connection reads and writes the raw descriptor
         with Connection(sock.detach()) as conn:
             try:
                 conn.send((job, deadline))
@@ -291,7 +310,7 @@ class QueryClient:
                 if not _closed(watch):
                     watch = None  # the client sent its next request early: stop watching
                     continue
-                # It cannot have moved on to another job: it would have written our answer first.
+                # It is still ours: a process waits for our EOF before it takes another job.
                 if not conn.poll(0):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)

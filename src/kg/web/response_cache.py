@@ -10,9 +10,10 @@ headers, body) of every answer ``respond`` marks as storable is kept here,
 keyed the way an HTTP cache keys it (RFC 9111: the URL, plus the headers the
 answer varies on), and a repeat is answered from here.
 
-Only plain GETs are served from here: a request with ``Cache-Control:
-no-cache`` or ``Pragma: no-cache`` (evaluate afresh) or ``If-None-Match``
-(revalidation, answered 304 by ``respond``) goes through the app.
+Only GETs are served from here. A request with ``Cache-Control: no-cache`` or
+``Pragma: no-cache`` goes through the app, is evaluated again, and its answer
+replaces the stored one; one with ``If-None-Match`` (revalidation, answered 304
+by ``respond``) goes through the app.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ _KEY = (
     "HTTP_ACCEPT",
     "HTTP_ORIGIN",
 )
-_BYPASS = ("HTTP_IF_NONE_MATCH", "HTTP_CACHE_CONTROL", "HTTP_PRAGMA")
 
 
 class ResponseCache:
@@ -49,11 +49,13 @@ class ResponseCache:
         self._stored: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda r: len(r[2]) + 512)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "GET" or any(environ.get(h) for h in _BYPASS):
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_IF_NONE_MATCH"):
             return self.app(environ, start_response)
         key = tuple(environ.get(name) for name in _KEY)
+        # no-cache: evaluated again, and that answer replaces the stored one.
+        fresh = any("no-cache" in environ.get(h, "") for h in ("HTTP_CACHE_CONTROL", "HTTP_PRAGMA"))
         with self._lock:
-            stored = self._stored.get(key)
+            stored = None if fresh else self._stored.get(key)
         if stored is not None:
             start_response(stored[0], list(stored[1]))
             return [stored[2]]
