@@ -135,7 +135,7 @@ def serve(
     if out is None and not settings.artifact.is_file():
         raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
     # gunicorn forks its workers inside run(), and an exiting worker unwinds this
-    # very stack (SystemExit): only the master may stop and remove what it owns.
+    # very stack (SystemExit): only the master may remove the prepared store.
     master = os.getpid()
     try:
         preflight(settings, data or [], reason, out)
@@ -150,7 +150,7 @@ def serve(
         try:
             _Server(settings, options, processes.address if processes else None).run()
         finally:
-            if processes is not None and os.getpid() == master:
+            if processes is not None:  # a no-op in a forked worker: only the owner closes them
                 processes.close()
     finally:
         if out is not None and os.getpid() == master:  # the prepared store is this server's alone

@@ -58,7 +58,7 @@ class ClientGone(KGError):
 class QueryProcesses:
     """Starts the supervisor and its ``size`` query processes; ``address`` is where jobs go.
 
-    The supervisor is a plain subprocess (``python -m kg.workers``), not a
+    The supervisor is a plain subprocess (``python -P -m kg.workers``), not a
     multiprocessing child: gunicorn forks its workers from the process that
     owns this object, and multiprocessing would make every forked worker try to
     stop and join the supervisor when it exits.
