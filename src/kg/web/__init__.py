@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from kg.config import Settings
 from kg.errors import KGError
 from kg.store import KnowledgeGraph
-from kg.web import i18n
+from kg.web import i18n, safety
 from kg.web.response_cache import ResponseCache
 
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_blueprint(front_bp)
     app.jinja_env.globals["t"] = i18n.t
     app.context_processor(lambda: {"lang": i18n.current()})
+    safety.install(app)  # CSP, nosniff, no framing; the `linkable` test for templates
     # Anyone may query from a browser; no credentials are ever involved.
     CORS(
         app,

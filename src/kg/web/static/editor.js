@@ -1,6 +1,6 @@
 // The query editor: CodeMirror when it loaded (a plain textarea otherwise),
 // Ctrl+Enter to run, results with entity links and labels, errors at their
-// position, a permalink (#query=…), and CSV/JSON downloads.
+// position, a permalink (#query=…), and CSV/JSON downloads. Needs static/links.js.
 (function () {
   "use strict";
   const BASE = "https://w3id.org/hos-kg/";
@@ -73,11 +73,13 @@
     const td = document.createElement("td");
     if (!term) return td;
     if (term.type === "uri") {
-      const a = document.createElement("a");
-      a.href = localPath(term.value);
-      a.textContent = names[term.value] || term.value;
-      a.title = term.value;
-      td.appendChild(a);
+      const href = localPath(term.value);
+      // javascript:, data: and other IRIs are shown, not linked (static/links.js).
+      const el = document.createElement(window.kgLinks.linkable(href) ? "a" : "span");
+      if (el.tagName === "A") el.href = href;
+      el.textContent = names[term.value] || term.value;
+      el.title = term.value;
+      td.appendChild(el);
     } else {
       td.textContent = term.value;
       if (term["xml:lang"]) td.lang = term["xml:lang"];
