@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import threading
 
 import pytest
@@ -50,7 +52,10 @@ def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
 
         def expensive(done: threading.Event = done) -> None:
             limited.test_client().get(
-                "/sparql", query_string={"query": EXPENSIVE}, headers={"Cache-Control": "no-cache"}
+                "/sparql",
+                query_string={"query": EXPENSIVE},
+                headers={"Cache-Control": "no-cache"},
+                environ_base={"REMOTE_ADDR": "192.0.2.1"},
             )
             done.set()
 
@@ -58,8 +63,11 @@ def test_cheap_queries_are_answered_while_an_expensive_one_runs(limited):
         thread.start()
         wait_for(lambda done=done: pool.running > 0 or done.is_set(), "a process took the expensive query")
         before = set(processes.pids())  # the expensive query's process among them
-        response = limited.test_client().get(
-            "/sparql", query_string={"query": CHEAP}, headers={"Cache-Control": "no-cache"}
+        response = limited.test_client().get(  # another client
+            "/sparql",
+            query_string={"query": CHEAP},
+            headers={"Cache-Control": "no-cache"},
+            environ_base={"REMOTE_ADDR": "192.0.2.2"},
         )
         assert response.status_code == 200 and _json(response)["boolean"] is True
         assert not done.is_set(), "the cheap query waited for the expensive one"
@@ -85,3 +93,42 @@ def test_no_truncation_header_under_the_cap(limited):
         "/sparql", query_string={"query": "SELECT ?m WHERE { ?m hos:ordinal 1 }"}
     )
     assert "X-Result-Truncated" not in response.headers
+
+
+def test_a_clients_second_query_waits_its_turn_then_gets_503_with_retry_after(settings, kg):
+    """One client's expensive queries cannot take every query process: the second one waits
+    (at most queue_wait) for the first, then is refused with Retry-After; another client is served."""
+    app = create_app(dataclasses.replace(settings, query_timeout=20.0, queue_wait=0.3), kg=kg)
+    try:
+        first = threading.Thread(
+            target=lambda: app.test_client().get(
+                "/sparql",
+                query_string={"query": EXPENSIVE},
+                headers={"Cache-Control": "no-cache"},
+                environ_base={"REMOTE_ADDR": "192.0.2.1"},
+            )
+        )
+        app.test_client().get("/sparql", query_string={"query": CHEAP})  # start the pool
+        pool = app.extensions["kg_pool"]
+        first.start()
+        wait_for(lambda: pool.running == 1, "the first query runs")
+        same = app.test_client().get(
+            "/sparql",
+            query_string={"query": CHEAP},
+            headers={"Cache-Control": "no-cache"},
+            environ_base={"REMOTE_ADDR": "192.0.2.1"},
+        )
+        assert same.status_code == 503 and same.headers["Retry-After"] == "2"
+        assert "already has 1 query running" in _json(same)["error"]
+        other = app.test_client().get(
+            "/sparql",
+            query_string={"query": CHEAP},
+            headers={"Cache-Control": "no-cache"},
+            environ_base={"REMOTE_ADDR": "192.0.2.2"},
+        )
+        assert other.status_code == 200
+    finally:
+        for pid in app.extensions["kg_processes"].pids():
+            os.kill(pid, signal.SIGKILL)  # end the expensive query now
+        first.join(timeout=30)
+        close_app(app)

@@ -388,6 +388,26 @@ def test_service_outside_the_allowlist_is_refused(client, target):
     assert "is not allowed" in error(client.get("/sparql", query_string={"query": silent}), 400)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        # The attack run's two bypasses: a prefixed name glued to SERVICE, a comment ended by a bare CR.
+        "PREFIX : <http://127.0.0.1:9/x> SELECT ?x WHERE { SERVICE: { ?x ?y ?z } }",
+        "SELECT ?x WHERE { #c\rSERVICE <http://127.0.0.1:9/x> { ?x ?y ?z } }",
+    ],
+)
+def test_the_service_bypasses_are_refused(client, query):
+    assert "is not allowed" in error(client.get("/sparql", query_string={"query": query}), 400)
+
+
+def test_nesting_after_a_carriage_return_comment_is_refused_and_crashes_nothing(client, app):
+    deep = "SELECT * WHERE { #x\r" + "{" * 3000 + "}" * 3000 + " }"
+    client.get("/sparql", query_string={"query": "ASK {}"})  # the pool runs
+    before = app.extensions["kg_processes"].pids()
+    assert "3001 deep" in error(client.post("/sparql", data={"query": deep}), 400)
+    assert app.extensions["kg_processes"].pids() == before
+
+
 def test_service_description_for_rdf_clients(client, kg):
     response = ok(client.get("/sparql", headers={"Accept": "text/turtle"}), "text/turtle")
     g = Graph().parse(data=response.get_data(), format="turtle")

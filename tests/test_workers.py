@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 
 import pytest
 
-from kg.errors import QueryTimeout
+from kg.errors import BadGateway, BadRequest, QueryTimeout, ServiceBusy
 from kg.execute import Job
-from kg.workers import ClientGone, QueryClient, QueryProcesses
+from kg.query_client import ClientGone, QueryClient
+from kg.workers import QueryProcesses
 from tests.support import alive, wait_for
 
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -19,6 +22,22 @@ JSON = "application/sparql-results+json"
 
 def job(query: str) -> Job:
     return Job(query=query, results=JSON, graph=None)
+
+
+def started(pool: QueryClient, query: str, timeout: float, **kwargs) -> tuple[threading.Thread, list]:
+    """Run ``query`` on a thread; return once a process has taken it. The list gets the outcome."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(pool.run(job(query), timeout=timeout, **kwargs))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_for(lambda: pool.running >= 1 or outcome, "a process took the job")
+    return thread, outcome
 
 
 @pytest.fixture()
@@ -86,17 +105,7 @@ def test_a_job_past_its_deadline_gets_503_and_its_process_ends(one):
 def test_a_job_that_finds_every_process_busy_gets_503_and_the_pool_recovers(one):
     processes, client = one
     (pid,) = processes.pids()
-    outcome: list[BaseException] = []
-
-    def expensive() -> None:
-        try:
-            client.run(job(EXPENSIVE), timeout=2)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    busy = threading.Thread(target=expensive)
-    busy.start()
-    wait_for(lambda: client.running == 1, "the only process took the expensive job")
+    busy, outcome = started(client, EXPENSIVE, timeout=2)
     with pytest.raises(QueryTimeout, match="stayed busy"):
         client.run(job(CHEAP), timeout=0.5)
     busy.join(timeout=15)
@@ -119,3 +128,132 @@ def test_a_store_that_cannot_be_opened_stops_start_up_with_the_reason(tmp_path):
 
     with pytest.raises(DataError, match="did not start: NotBuilt"):
         QueryProcesses(tmp_path / "missing.nq", 1, 100)
+
+
+# ---------------------------------------------------------------- boxed in: memory, network, stack
+
+
+MEMORY_HOGS = {
+    # The attack run's queries: each grew one process past 1.5 GiB within the time limit.
+    "order-by-cross-product": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?a ?d",
+    "fold-cross-product": "SELECT (GROUP_CONCAT(kgfn:fold(?c)) AS ?g) "
+    "WHERE { ?a ?b ?c . ?d ?e ?f FILTER(isLiteral(?c)) }",
+    "concat-doubling": "SELECT ?z WHERE { BIND(REPLACE(STR(NOW()), '.', 'abcdefgh') AS ?a) "
+    + " ".join(
+        f"BIND(CONCAT(?{a}, ?{a}) AS ?{b})"
+        for a, b in zip("abcdefghijklmnopqrstuvwxy", "bcdefghijklmnopqrstuvwxyz", strict=True)
+    )
+    + " BIND(STRLEN(?z) AS ?length) }",
+    "replace-amplification": "SELECT ?e WHERE { BIND(REPLACE(STR(NOW()), '', 'xxxxxxxxxxxxxxxx') AS ?a) "
+    "BIND(REPLACE(?a, '', 'xxxxxxxxxxxxxxxx') AS ?b) BIND(REPLACE(?b, '', 'xxxxxxxxxxxxxxxx') AS ?c) "
+    "BIND(REPLACE(?c, '', 'xxxxxxxxxxxxxxxx') AS ?d) BIND(REPLACE(?d, '', 'xxxxxxxxxxxxxxxx') AS ?e) }",
+}
+
+
+@pytest.fixture(scope="module")
+def small_memory(settings, built):
+    """One query process with a 64 MiB budget: the memory tests stay fast."""
+    processes = QueryProcesses(settings.artifact, 1, 100, memory_mib=64)
+    yield processes, QueryClient(processes.address)
+    processes.close()
+
+
+@pytest.mark.parametrize("name", sorted(MEMORY_HOGS))
+def test_a_query_over_the_memory_budget_gets_503_and_its_process_is_replaced(small_memory, name):
+    processes, client = small_memory
+    (pid,) = processes.pids()
+    with pytest.raises(ServiceBusy, match=r"more memory than the server allows \(64 MiB\)") as refused:
+        client.run(job(MEMORY_HOGS[name]), timeout=60)
+    assert refused.value.retry_after > 0
+    wait_for(lambda: processes.pids() not in ([], [pid]), "a replacement started")
+    assert client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
+
+
+def test_the_query_processes_have_no_network(settings, built):
+    """Even with the guard bypassed (a job sent straight to the pool), a SERVICE call cannot leave."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    processes = QueryProcesses(settings.artifact, 1, 100)
+    try:
+        query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}"
+        with pytest.raises(BadGateway) as failed:
+            QueryClient(processes.address).run(job(query), timeout=10)
+        assert failed.value.message == "a SERVICE endpoint could not be reached or gave no usable answer"
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody came
+    finally:
+        processes.close()
+        listener.close()
+
+
+def test_a_query_nested_as_deep_as_the_size_limit_allows_does_not_crash_the_engine(one):
+    processes, client = one
+    before = processes.pids()
+    deep = "SELECT * WHERE " + "{" * 8000 + "}" * 8000  # 16,015 bytes: within the 16 KiB limit
+    client.run(job(deep), timeout=30)
+    parens = "SELECT * WHERE { FILTER(" + "(" * 16000 + "1" + ")" * 16000 + ") }"
+    with pytest.raises(BadRequest):  # unbalanced past the limit: a syntax error, not a segfault
+        client.run(job(parens[:16384]), timeout=30)
+    assert processes.pids() == before, "no process died"
+
+
+# ---------------------------------------------------------------- self-healing
+
+
+def test_a_stopped_process_is_killed_after_its_deadline_and_replaced(one):
+    processes, client = one
+    (pid,) = processes.pids()
+    thread, outcome = started(client, EXPENSIVE, timeout=1)
+    os.kill(pid, signal.SIGSTOP)  # SIGALRM cannot end it now; only the supervisor's SIGKILL can
+    thread.join(timeout=15)
+    assert isinstance(outcome[0], QueryTimeout)
+    wait_for(lambda: not alive(pid), "the supervisor killed the stopped process")
+    wait_for(lambda: processes.pids() not in ([], [pid]), "a replacement started")
+    assert client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
+
+
+def test_a_killed_supervisor_is_restarted_and_queries_recover(settings, built):
+    processes = QueryProcesses(settings.artifact, 1, 100)
+    try:
+        client = QueryClient(processes.address)
+        old = processes.supervisor_pid
+        os.kill(old, signal.SIGKILL)
+        wait_for(lambda: processes.restarts == 1, "the owner started a new supervisor", seconds=30)
+        assert processes.supervisor_pid != old
+        assert client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
+    finally:
+        processes.close()
+
+
+# ---------------------------------------------------------------- fair queueing
+
+
+def test_a_job_waits_for_a_process_at_most_the_queue_wait(one):
+    processes, client = one
+    busy, _ = started(client, EXPENSIVE, timeout=20)
+    waiting = QueryClient(processes.address, queue_wait=0.3)
+    # Refused at the queue bound, with Retry-After, long before its own 20 s time limit.
+    with pytest.raises(ServiceBusy, match=r"stayed busy for 0\.3 s") as refused:
+        waiting.run(job(CHEAP), timeout=20)
+    assert refused.value.retry_after == 2
+    (pid,) = processes.pids()
+    os.kill(pid, signal.SIGKILL)  # end the expensive job now
+    busy.join(timeout=15)
+
+
+def test_one_client_cannot_take_every_process(settings, built):
+    processes = QueryProcesses(settings.artifact, 2, 100)
+    client = QueryClient(processes.address, queue_wait=0.3, client_queries=1)
+    thread, outcome = started(client, EXPENSIVE, timeout=20, client="192.0.2.1")
+    try:
+        with pytest.raises(ServiceBusy, match="already has 1 query running"):
+            client.run(job(CHEAP), timeout=20, client="192.0.2.1")
+        # Another client finds the other process free.
+        assert client.run(job(CHEAP), timeout=20, client="192.0.2.2").body.endswith(b"true}")
+        assert not outcome, "the first client's query still runs"
+    finally:
+        processes.close()
+        thread.join(timeout=15)

@@ -133,7 +133,10 @@ def queries_cmd() -> None:
 def query_cmd(
     name: str | None, params: tuple[str, ...], sparql: str | None, file: Path | None, fmt: str, infer: bool
 ) -> None:
-    """Answer a canned query (NAME -p k=v), --sparql TEXT or --file Q.RQ on the built graph, no server."""
+    """Answer a canned query (NAME -p k=v), --sparql TEXT or --file Q.RQ on the built graph, no server.
+
+    The server's limits hold: KG_QUERY_TIMEOUT (the query runs in a process that is stopped then)
+    and KG_MAX_ROWS."""
     from kg.console import run_query
 
     click.echo(run_query(Settings.from_env(), name, params, sparql, file, fmt, infer), nl=False)

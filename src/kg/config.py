@@ -49,6 +49,20 @@ class Settings:
         metadata={"help": "SERVICE endpoints a query may call (comma-separated)."},
     )
     cache_bytes: int = field(default=64 * 1024 * 1024, metadata={"help": "Result cache size in bytes."})
+    query_memory: int = field(
+        default=1024,
+        metadata={"help": "MiB a query may add to its process beyond its start-up size (503); 0: none."},
+    )
+    queue_wait: float = field(
+        default=2.0, metadata={"help": "Seconds a query may wait for a free query process (then 503)."}
+    )
+    client_queries: int = field(
+        default=1,
+        metadata={"help": "Queries one client address may have waiting or running at once (0: no limit)."},
+    )
+    isolate_network: bool = field(
+        default=True, metadata={"help": "Run queries without SERVICE in a network namespace with no network."}
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

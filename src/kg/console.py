@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from kg.config import Settings
+from kg.engine import Engine
 from kg.errors import BadRequest
-from kg.execute import Job, execute
+from kg.execute import Job
 from kg.formats import GRAPH, RESULTS
 from kg.queries import load_queries
 from kg.store import KnowledgeGraph
@@ -55,13 +57,28 @@ def run_query(
     media = _MEDIA.get(fmt, "application/sparql-results+json")
     results = media if media in RESULTS else "application/sparql-results+json"
     graph = media if media in GRAPH else "text/turtle"
-    kg = KnowledgeGraph.from_artifact(settings.artifact)
-    answer = execute(
-        kg, Job(query=text, results=results, graph=graph, infer=infer, bindings=bindings), settings.max_rows
-    )
+    # A query in the terminal has the server's limits too: one query process, killed at the time limit.
+    job = Job(text, results, graph, infer=infer, bindings=bindings, network=_network(text))
+    with Engine(KnowledgeGraph.from_artifact(settings.artifact), _one_process(settings)) as engine:
+        answer, _ = engine.run(job)
     if fmt != "table" or answer.kind == "graph":
         return answer.body.decode("utf-8")
     return _table(json.loads(answer.body), answer.truncated, settings.max_rows)
+
+
+def _one_process(settings: Settings) -> Settings:
+    """One query at a time needs one query process (none with ``KG_QUERY_WORKERS=0``: in-process)."""
+    return dataclasses.replace(settings, query_workers=min(settings.query_workers, 1))
+
+
+def _network(text: str) -> bool:
+    """Whether the query may call SERVICE: then it runs in the query process that has the network.
+
+    Oxigraph reads the keyword only as written, so a text without the letters
+    ``service`` cannot call one (kg.guard). The terminal is its user's own: as
+    before, any SERVICE target may be called from it.
+    """
+    return "service" in text.lower()
 
 
 def _cell(term: dict | None) -> str:

@@ -33,6 +33,16 @@ class QueryTimeout(KGError):
     status = 503
 
 
+class ServiceBusy(KGError):
+    """The server cannot take this query now (load, or the query's own demands); Retry-After says when."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class DataError(KGError):
     """An input file is malformed: the message names the file and line."""
 

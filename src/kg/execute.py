@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kg.errors import BadGateway, NotAcceptable
+from kg.errors import NotAcceptable
 from kg.formats import GRAPH, RESULTS, Choice
 from kg.store import KnowledgeGraph
+from kg.store import unreachable as _unreachable
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Job:
     named_graphs: tuple[str, ...] = ()  # named-graph-uri
     has_dataset: bool = False  # the query has FROM / FROM NAMED
     base_iri: str | None = None  # resolves relative IRIs; the endpoint's URL, as in Fuseki
+    # The guard found (allowlisted) SERVICE calls: only then may a process with network run it.
+    network: bool = False
+    # Rows at most, when the caller declares its own bound (a page); None: the server's row cap.
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,11 @@ def _terms(bindings: tuple[tuple[str, str], ...]) -> dict[str, ox.NamedNode | ox
 
 
 def execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
+    """The answer to ``job``, at most ``max_rows`` rows (or the job's own declared bound)."""
     try:
-        return _execute(kg, job, max_rows)
+        return _execute(kg, job, max_rows if job.max_rows is None else job.max_rows)
     except OSError as exc:  # pyoxigraph is lazy: a SERVICE call can fail while rows are read
-        raise BadGateway(f"a SERVICE endpoint could not be reached: {exc}") from None
+        raise _unreachable(exc) from None
 
 
 def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:

@@ -1,17 +1,31 @@
 """Checks a query must pass before it reaches the engine.
 
-A lexical scan (comments, strings and IRIs skipped, not a SPARQL parser) that
-finds what must be refused up front:
+pyoxigraph exposes no parser to Python, so the guard cannot read the engine's
+own parse tree. It is built so that a misreading cannot do harm instead:
 
-* nesting deeper than the limit: 3,000 nested ``{`` crash pyoxigraph with a
-  stack overflow, so depth is checked before parsing;
-* update operations: the endpoint is read-only;
-* SERVICE to anything but an allowlisted endpoint: pyoxigraph would fetch any
-  URL, loopback included (every spelling of it, since only exact allowlisted
-  IRIs pass);
-* whether the query names its own dataset (FROM / FROM NAMED), which then
-  takes precedence over the endpoint's default graph. Oxigraph resolves FROM
-  against graphs in the store and never dereferences it.
+* **Line endings** are normalised first (``\\r\\n`` and a bare ``\\r`` become
+  ``\\n``), and the normalised text is what the engine runs. A comment ended by
+  a bare carriage return then reads the same to every parser.
+* **SERVICE.** Oxigraph reads a keyword only as written (it decodes ``\\u``
+  escapes inside IRIs and strings, never in keywords), so a query whose text
+  does not contain the letters ``service`` in any case cannot call one. A query
+  that does is parsed with a full SPARQL 1.1 grammar (rdflib's parser and
+  algebra: prefixes expanded, the base resolved, escapes decoded) and every
+  target must be an allowlisted IRI; the lexical scan below must find as many
+  SERVICE keywords as the parse, or the query is refused as ambiguous. Behind
+  that, the query processes that run queries without SERVICE have no network
+  at all (kg.workers): what the guard misses, the engine cannot reach.
+* **Nesting** is measured by a scan that follows SPARQL's lexical rules
+  (comments end at a line end, strings and IRIs skipped). The engine itself
+  runs on a stack large enough for any query within the size limit, so a scan
+  that differs from the engine can let a deep query through, but never crash
+  a process (kg.workers).
+* **Updates** are refused: by their first keyword, or, when the first word is
+  not a query form, by parsing the text as a SPARQL Update. pyoxigraph's
+  ``query()`` cannot run an update in any case.
+* Whether the query names its own dataset (FROM / FROM NAMED), which then takes
+  precedence over the endpoint's default graph. Oxigraph resolves FROM against
+  graphs in the store and never dereferences it.
 """
 
 from __future__ import annotations
@@ -21,12 +35,13 @@ import re
 from dataclasses import dataclass
 
 from kg.errors import BadRequest, Forbidden, PayloadTooLarge
+from kg.iris import PREFIXES
 
 _TOKEN = re.compile(
     r"""
-    (?P<comment>\#[^\n]*)
+    (?P<comment>\#[^\n\r]*)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
-              |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+              |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
   | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
   | (?P<open>[{(])
   | (?P<close>[})])
@@ -39,22 +54,32 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+_SERVICE = re.compile(r"service", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Scan:
     depth: int
     has_dataset: bool  # FROM or FROM NAMED in the query
-    services: tuple[str, ...]  # SERVICE targets as written
+    services: tuple[str, ...]  # SERVICE targets, as full IRIs (from the parse)
 
 
-def scan(query: str) -> Scan:
-    depth = max_depth = 0
+def normalise(query: str) -> str:
+    """The text the engine runs: line ends as ``\\n`` only (see the module's docstring)."""
+    return query.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _significant(query: str) -> list[tuple[str, str]]:
+    tokens = ((m.lastgroup or "", m.group()) for m in _TOKEN.finditer(query))
+    return [(kind, text) for kind, text in tokens if kind not in ("space", "comment")]
+
+
+def scan(query: str) -> tuple[int, bool, int]:
+    """Lexical facts: the deepest nesting, whether FROM occurs, how many SERVICE keywords."""
+    depth = max_depth = services = 0
     has_dataset = False
-    services: list[str] = []
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(query)]
-    significant = [(kind, text) for kind, text in tokens if kind not in ("space", "comment")]
-    for i, (kind, text) in enumerate(significant):
+    for kind, text in _significant(query):
         if kind == "open":
             depth += 1
             max_depth = max(max_depth, depth)
@@ -65,37 +90,90 @@ def scan(query: str) -> Scan:
             if word == "FROM":
                 has_dataset = True
             elif word == "SERVICE":
-                j = i + 1
-                if j < len(significant) and significant[j][1].upper() == "SILENT":
-                    j += 1
-                services.append(significant[j][1] if j < len(significant) else "")
-    return Scan(max_depth, has_dataset, tuple(services))
+                services += 1
+        elif kind == "pname" and text.split(":", 1)[0].upper() == "SERVICE":
+            services += 1  # Oxigraph reads `SERVICE:x` as the keyword and the name `:x`
+    return max_depth, has_dataset, services
 
 
 def first_keyword(query: str) -> str:
     """The query's form (SELECT, ASK, INSERT, …): the first word after the prologue."""
-    for match in _TOKEN.finditer(query):
-        if match.lastgroup == "word" and match.group().upper() not in {"PREFIX", "BASE"}:
-            return match.group().upper()
+    for kind, text in _significant(query):
+        if kind == "word" and text.upper() not in {"PREFIX", "BASE"}:
+            return text.upper()
     return ""
 
 
+def _is_update(query: str) -> bool:
+    from rdflib.plugins.sparql.parser import parseUpdate  # only for texts that are not queries
+
+    try:
+        parseUpdate(query)
+    except Exception:  # any parse failure: not an update; the engine reports the syntax error
+        return False
+    return True
+
+
+def service_targets(query: str, base_iri: str | None) -> tuple[str, ...]:
+    """Every SERVICE target as the full IRI a SPARQL 1.1 parser resolves it to ('?x' for a variable)."""
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.term import Variable
+
+    try:
+        parsed = prepareQuery(query, initNs=PREFIXES, base=base_iri)
+    except RecursionError:
+        raise BadRequest("the query nests too deeply to check its SERVICE calls") from None
+    except Exception as exc:
+        raise BadRequest(
+            "a query that mentions SERVICE must parse as SPARQL 1.1 so that its endpoints can be "
+            f"checked; it does not: {str(exc).splitlines()[0]}"
+        ) from None
+    found: list[str] = []
+
+    def visit(node: object) -> None:
+        if getattr(node, "name", None) == "ServiceGraphPattern":
+            term = node.get("term")  # type: ignore[attr-defined]
+            found.append(f"?{term}" if isinstance(term, Variable) else str(term))
+        if isinstance(node, dict):
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                visit(value)
+
+    visit(parsed.algebra)
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=1024)  # the same query texts come back again and again
-def check(query: str, max_length: int, max_depth: int, service_allowlist: tuple[str, ...]) -> Scan:
-    """Refuse a query before evaluation; return what the scan found."""
+def check(
+    query: str,
+    max_length: int,
+    max_depth: int,
+    service_allowlist: tuple[str, ...],
+    base_iri: str | None = None,
+) -> Scan:
+    """Refuse a (normalised) query before evaluation; return what the checks found."""
     size = len(query.encode("utf-8"))
     if size > max_length:
         raise PayloadTooLarge(f"the query is {size} bytes; the limit is {max_length}")
-    if first_keyword(query) in UPDATE_WORDS:
+    keyword = first_keyword(query)
+    if keyword in UPDATE_WORDS or (keyword not in QUERY_FORMS and _is_update(query)):
         raise Forbidden("this endpoint is read-only: SPARQL Update operations are not accepted")
-    result = scan(query)
-    if result.depth > max_depth:
-        raise BadRequest(
-            f"the query nests groups or parentheses {result.depth} deep; the limit is {max_depth}"
-        )
-    for target in result.services:
-        iri = target[1:-1] if target.startswith("<") and target.endswith(">") else None
-        if iri is None or iri not in service_allowlist:
-            allowed = ", ".join(service_allowlist) or "none"
-            raise BadRequest(f"SERVICE {target or '(nothing)'} is not allowed; allowed endpoints: {allowed}")
-    return result
+    depth, has_dataset, keywords = scan(query)
+    if depth > max_depth:
+        raise BadRequest(f"the query nests groups or parentheses {depth} deep; the limit is {max_depth}")
+    services: tuple[str, ...] = ()
+    if _SERVICE.search(query):
+        services = service_targets(query, base_iri)
+        if len(services) != keywords:
+            raise BadRequest(
+                f"the query has {keywords} SERVICE keyword(s) but parses to {len(services)} SERVICE "
+                "call(s); write each SERVICE clause plainly"
+            )
+        allowed = ", ".join(service_allowlist) or "none"
+        for target in services:
+            if target not in service_allowlist:
+                shown = target if target.startswith("?") else f"<{target}>"
+                raise BadRequest(f"SERVICE {shown} is not allowed; allowed endpoints: {allowed}")
+    return Scan(depth, has_dataset, services)

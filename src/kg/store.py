@@ -10,6 +10,7 @@ offers an update.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from kg.iris import GRAPH_INFERRED, PREFIXES
 Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 _INFERRED = ox.NamedNode(GRAPH_INFERRED)
+log = logging.getLogger(__name__)
 
 
 def syntax_message(raw: str) -> str:
@@ -32,6 +34,13 @@ def syntax_message(raw: str) -> str:
         line, column, detail = match.groups()
         return f"SPARQL syntax error at line {line}, column {column}: {detail}"
     return f"SPARQL syntax error: {raw}"
+
+
+def unreachable(exc: OSError) -> BadGateway:
+    """A failed SERVICE call, told without the network's words: "refused" vs "reset" would let a
+    client map which internal ports are open. The server log keeps the detail."""
+    log.warning("SERVICE call failed: %s", exc)
+    return BadGateway("a SERVICE endpoint could not be reached or gave no usable answer")
 
 
 STORE_DIR = "store"
@@ -146,7 +155,7 @@ class KnowledgeGraph:
         except SyntaxError as exc:
             raise BadRequest(syntax_message(str(exc))) from None
         except OSError as exc:  # only an allowlisted SERVICE call does I/O during a query
-            raise BadGateway(f"a SERVICE endpoint could not be reached: {exc}") from None
+            raise unreachable(exc) from None
 
     def __len__(self) -> int:
         return self._counts()[None]

@@ -7,6 +7,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from kg.config import Settings
+from kg.engine import Engine
 from kg.errors import KGError
 from kg.store import KnowledgeGraph
 from kg.web import i18n, safety
@@ -17,8 +18,10 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["KG_SETTINGS"] = settings
-    # The graph lives on the app, not in a module global: each test builds its own.
-    app.extensions["kg"] = kg if kg is not None else KnowledgeGraph.from_artifact(settings.artifact)
+    # The graph lives on the app, not in a module global: each test builds its own. It is
+    # reached only through the Engine: every query has the time limit, row cap and result cache.
+    kg_ = kg if kg is not None else KnowledgeGraph.from_artifact(settings.artifact)
+    app.extensions["kg_engine"] = Engine(kg_, settings)
 
     from kg.queries import load_queries, resolve_values
     from kg.web.api import bp as api_bp
@@ -30,7 +33,6 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     from kg.web.sparql import bp as sparql_bp
 
     # Loaded once; a bad query file stops start-up here, naming the file.
-    kg_ = app.extensions["kg"]
     app.extensions["kg_queries"] = resolve_values(load_queries(settings.queries_dir), kg_.instances)
     # Queries the pages use themselves (queries/internal/), not part of the public catalogue.
     app.extensions["kg_internal"] = load_queries(settings.queries_dir / "internal")
@@ -68,20 +70,18 @@ def start_workers(app: Flask, address: str | None = None) -> None:
     """Send the app's queries to the query processes at ``address`` (started once by ``kg serve``
     for all its gunicorn workers), or, without one, start the app's own now rather than at the
     first query."""
-    from kg.web.answers import pool
-    from kg.workers import QueryClient
-
-    if address is not None:
-        app.extensions["kg_pool"] = QueryClient(address)
-    pool(app)
+    engine: Engine = app.extensions["kg_engine"]
+    engine.start(address)
+    # Also under these names, for diagnostics and tests (None: queries run in-process).
+    app.extensions["kg_pool"] = engine.client
+    app.extensions["kg_processes"] = engine.processes
 
 
 def close_app(app: Flask) -> None:
     """Stop the query processes the app started itself (tests and embedders)."""
     app.extensions.pop("kg_pool", None)
-    processes = app.extensions.pop("kg_processes", None)
-    if processes is not None:
-        processes.close()
+    app.extensions.pop("kg_processes", None)
+    app.extensions["kg_engine"].close()
 
 
 def _error(status: int, message: str) -> Response:
@@ -91,7 +91,11 @@ def _error(status: int, message: str) -> Response:
 
 
 def _kg_error(exc: KGError) -> Response:
-    return _error(exc.status, exc.message)
+    response = _error(exc.status, exc.message)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -1,83 +1,68 @@
-"""From a Job to an HTTP response: cache, ETag/304, worker pool, headers.
+"""From a Job to an HTTP response: ETag/304, headers, X-Cache; the Engine evaluates.
 
 Shared by /sparql and the canned-query API so both have the same formats,
-limits, caching and error behaviour.
+limits, caching and error behaviour. Pages reach the graph the same way
+(``page_rows``): every query goes through the app's Engine (kg.engine), with
+its time limit, row cap and result cache.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import threading
 
-from cachetools import LRUCache
-from flask import Flask, Response, current_app, render_template, request
+from flask import Response, current_app, render_template, request
 
-from kg.config import Settings
-from kg.execute import Answer, Job, execute
-from kg.store import KnowledgeGraph
+from kg.engine import Engine, Rows
+from kg.execute import Answer, Job
+from kg.queries import CannedQuery
 from kg.web.response_cache import STORABLE
-from kg.workers import QueryClient, QueryProcesses
-
-_LOCK = threading.Lock()
 
 
-def pool(app: Flask) -> QueryClient | None:
-    """The app's way to the query processes: those ``kg serve`` started, or its own, started now."""
-    settings: Settings = app.config["KG_SETTINGS"]
-    kg: KnowledgeGraph = app.extensions["kg"]
-    if "kg_pool" in app.extensions:
-        return app.extensions["kg_pool"]
-    if settings.query_workers <= 0 or kg.source is None:
-        return None
-    with _LOCK:
-        if "kg_pool" not in app.extensions:
-            processes = QueryProcesses(kg.source, settings.query_workers, settings.max_rows)
-            app.extensions["kg_processes"] = processes  # the app owns them: close_app() stops them
-            app.extensions["kg_pool"] = QueryClient(processes.address)
-    return app.extensions["kg_pool"]
+def engine() -> Engine:
+    """The app's Engine: the only way a view reaches the store."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if "kg_pool" not in app.extensions:  # the first query: start the query processes, unless kg serve did
+        from kg.web import start_workers
+
+        start_workers(app)
+    return app.extensions["kg_engine"]
 
 
-def _cache(app: Flask) -> LRUCache:
-    with _LOCK:
-        if "kg_cache" not in app.extensions:
-            size = app.config["KG_SETTINGS"].cache_bytes
-            app.extensions["kg_cache"] = LRUCache(maxsize=size, getsizeof=lambda a: len(a.body) + 256)
-    return app.extensions["kg_cache"]
+def caller() -> dict:
+    """On whose behalf a view's queries run: the client's address, and its socket under gunicorn."""
+    # Under gunicorn the client's socket is at hand: a query whose client has left is stopped.
+    watch = request.environ.get("gunicorn.socket")
+    return {"watch": watch, "client_id": request.remote_addr}
 
 
 def evaluate(job: Job) -> Answer:
-    """Run a job in a worker process (with the time limit), or in-process if there are none."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    settings: Settings = app.config["KG_SETTINGS"]
-    workers = pool(app)
-    if workers is None:
-        return execute(app.extensions["kg"], job, settings.max_rows)
-    # Under gunicorn the client's socket is at hand: a query whose client has left is stopped.
-    return workers.run(job, settings.query_timeout, watch=request.environ.get("gunicorn.socket"))
+    """Run a job for this request (with the time limit and the row cap); cached answers are reused."""
+    return engine().run(job, **caller())[0]
+
+
+def page_rows(
+    query: CannedQuery,
+    params: dict[str, str] | None = None,
+    *,
+    max_rows: int | None = None,
+    infer: bool = True,
+) -> Rows:
+    """The rows a page shows: ``query`` with ``params`` bound; the row cap unless it declares ``max_rows``."""
+    bindings = query.bindings({name: [value] for name, value in (params or {}).items()})
+    return engine().rows(query.text, bindings=bindings, infer=infer, max_rows=max_rows, **caller())
 
 
 def respond(job: Job) -> Response:
     """The HTTP answer to a job, with validators; cached answers skip evaluation."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    kg: KnowledgeGraph = app.extensions["kg"]
-    key = (kg.identity, job)
-    etag = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
+    found = engine()
+    etag = hashlib.sha256(repr(found.key(job)).encode("utf-8")).hexdigest()[:32]
     if etag in request.if_none_match:
         return _headers(Response(status=304), etag)
-    cache = _cache(app)
     fresh = "no-cache" in request.headers.get("Cache-Control", "") or "no-cache" in request.headers.get(
         "Pragma", ""
     )
-    with _LOCK:
-        answer = None if fresh else cache.get(key)
-    hit = answer is not None
-    if answer is None:
-        answer = evaluate(job)
-        if answer.media_type != "text/html":  # HTML pages are rendered per request
-            # ValueError: larger than the whole cache, so it is simply not kept.
-            with _LOCK, contextlib.suppress(ValueError):
-                cache[key] = answer
+    answer, hit = found.run(job, fresh=fresh, **caller())
     if answer.media_type == "text/html":
         body = render_template(
             "results.html",

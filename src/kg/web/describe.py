@@ -12,6 +12,7 @@ from kg.formats import negotiate
 from kg.load import new_graph
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.store import KnowledgeGraph
+from kg.web.answers import engine
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -46,7 +47,7 @@ def _dataset(g: Graph, node: BNode | URIRef, kg: KnowledgeGraph) -> None:
 
 
 def service_description(endpoint: str) -> Graph:
-    kg: KnowledgeGraph = current_app.extensions["kg"]
+    kg: KnowledgeGraph = engine().kg  # counts per graph: metadata, not SPARQL
     g = new_graph()
     g.bind("sd", SD)
     g.bind("void", VOID)
@@ -71,7 +72,7 @@ def void_description(root: str) -> Graph:
     from kg.void import describe, read_statistics
 
     settings = current_app.config["KG_SETTINGS"]
-    kg: KnowledgeGraph = current_app.extensions["kg"]
+    kg: KnowledgeGraph = engine().kg  # graph names and counts: metadata, not SPARQL
     stats = read_statistics(settings.build_dir / "stats.json") or {
         "graphs": {name: kg.count(URIRef(name)) for name in kg.graph_names()},
         "triples": len(kg),

@@ -20,8 +20,8 @@ from flask import Blueprint, Response, current_app, render_template, request
 from kg.errors import NotFound
 from kg.formats import GRAPH, negotiate
 from kg.namespaces import GRAPH_INFERRED, HOS, PREFIXES
-from kg.store import KnowledgeGraph
 from kg.web import i18n
+from kg.web.answers import page_rows
 from kg.web.sparql import flag
 
 bp = Blueprint("entities", __name__)
@@ -52,11 +52,12 @@ class Fact:
         return self.graph == str(GRAPH_INFERRED)
 
 
+# Triples a description holds at most (the settings' row cap applies too, whichever is smaller).
+
+
 def _describe(iri: str, infer: bool) -> list[Fact]:
-    app = current_app
-    query = app.extensions["kg_internal"]["describe"]
-    kg: KnowledgeGraph = app.extensions["kg"]
-    rows = kg.query(query.text, infer=infer, bindings=query.bindings({"iri": [iri]}))
+    query = current_app.extensions["kg_internal"]["describe"]
+    rows = page_rows(query, {"iri": iri}, infer=infer)  # as many triples as /sparql gives
     return [Fact(r["s"], r["p"], r["o"], r["g"].value) for r in rows]
 
 

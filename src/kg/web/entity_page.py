@@ -8,7 +8,7 @@ import pyoxigraph as ox
 from flask import current_app, render_template
 
 from kg.namespaces import HOS, ID, PREFIXES
-from kg.store import KnowledgeGraph
+from kg.web.answers import engine, page_rows
 from kg.web.entities import LANGS, RDFS_COMMENT, RDFS_LABEL, Fact, local_path
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -18,8 +18,9 @@ SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
 MEETING = str(HOS) + "Meeting"
 
 
-def _kg() -> KnowledgeGraph:
-    return current_app.extensions["kg"]
+# What a page shows at most, where it declares it (else the row cap of /sparql).
+SOURCE_ROWS = 1_000  # source sentences of one resource
+TIMELINE_ROWS = 100_000  # every meeting, to find a meeting's previous and next: above the row cap
 
 
 def _term_labels() -> dict[str, dict[str, str]]:
@@ -28,7 +29,7 @@ def _term_labels() -> dict[str, dict[str, str]]:
     if "kg_term_labels" not in app.extensions:
         query = app.extensions["kg_internal"]["term-labels"]
         labels: dict[str, dict[str, str]] = defaultdict(dict)
-        for row in _kg().query(query.text):
+        for row in page_rows(query):
             labels[row["term"].value][row["label"].language or ""] = row["label"].value
         app.extensions["kg_term_labels"] = dict(labels)
     return app.extensions["kg_term_labels"]
@@ -79,7 +80,7 @@ def _sources(iri: str, lang: str) -> list[dict]:
     query = current_app.extensions["kg_queries"].get("sources-of")
     if query is None:
         return []
-    rows = _kg().query(query.text, bindings=query.bindings({"resource": [iri]}))
+    rows = page_rows(query, {"resource": iri}, max_rows=SOURCE_ROWS)
     return [
         {
             "iri": r["sentence"].value,
@@ -96,7 +97,7 @@ def _neighbours(iri: str, lang: str) -> tuple[dict | None, dict | None]:
     query = current_app.extensions["kg_queries"].get("timeline")
     if query is None:
         return None, None
-    rows = list(_kg().query(query.text, bindings=query.bindings({"lang": [lang]})))
+    rows = page_rows(query, {"lang": lang}, max_rows=TIMELINE_ROWS)
     order = [r["meeting"].value for r in rows]
     if iri not in order:
         return None, None
@@ -163,7 +164,7 @@ def ontology_index(lang: str) -> dict:
     }
     out = {"lang": lang, "langs": LANGS}
     for key, kind in kinds.items():
-        terms = {t for t in _kg().instances(kind) if t.startswith(str(HOS))}
+        terms = {t for t in engine().kg.instances(kind) if t.startswith(str(HOS))}
         out[key] = sorted(
             ({"href": local_path(t), "text": _pick(labels.get(t, {}), lang) or t, "iri": t} for t in terms),
             key=lambda x: x["text"].lower(),

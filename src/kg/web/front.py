@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from kg.namespaces import sparql_prologue
-from kg.store import KnowledgeGraph
 from kg.web import i18n
+from kg.web.answers import page_rows
 from kg.web.entities import local_path
 
 bp = Blueprint("front", __name__)
@@ -30,16 +30,20 @@ class Mark:
     place: str
 
 
-def _rows(name: str, **params: str) -> list:
-    query = current_app.extensions["kg_queries"][name]
-    kg: KnowledgeGraph = current_app.extensions["kg"]
-    bound = query.bindings({k: [v] for k, v in params.items()})
-    return list(kg.query(query.text, bindings=bound))
+# What the front shows at most (declared; the row cap of /sparql does not apply to them).
+TIMELINE_ROWS = 100_000  # every meeting on the timeline and in the list of places: above the row cap
+COUNT_ROWS = 1_000  # classes in the counts
+DOCUMENT_ROWS = 100  # source documents
 
 
-def _internal(name: str) -> list:
+def _rows(name: str, max_rows: int | None, **params: str) -> list:
+    """The rows of a canned query (queries/), through the Engine's limits."""
+    return page_rows(current_app.extensions["kg_queries"][name], params, max_rows=max_rows)
+
+
+def _internal(name: str, max_rows: int) -> list:
     """The rows of a query from queries/internal/ (loaded at start-up)."""
-    return list(current_app.extensions["kg"].query(current_app.extensions["kg_internal"][name].text))
+    return page_rows(current_app.extensions["kg_internal"][name], max_rows=max_rows)
 
 
 def _occasion(row) -> str:
@@ -53,7 +57,7 @@ def _occasion(row) -> str:
 
 def timeline_marks(lang: str) -> list[Mark]:
     marks = []
-    for row in _rows("timeline", lang=lang):
+    for row in _rows("timeline", TIMELINE_ROWS, lang=lang):
         if row["date"]:
             start = end = datetime.date.fromisoformat(row["date"].value)
         else:
@@ -101,10 +105,12 @@ def timeline_svg(marks: list[Mark], lang: str) -> str:
 
 def places(lang: str) -> list[dict]:
     links = {
-        r["entity"].value: r["wikidata"].value for r in _rows("wikidata-links", lang=lang) if r["wikidata"]
+        r["entity"].value: r["wikidata"].value
+        for r in _rows("wikidata-links", None, lang=lang)
+        if r["wikidata"]
     }
     out: dict[str, dict] = {}
-    for row in _rows("timeline", lang=lang):
+    for row in _rows("timeline", TIMELINE_ROWS, lang=lang):
         iri = row["place"].value
         entry = out.setdefault(
             iri,
@@ -135,9 +141,9 @@ def home() -> Response:
             "label": r["label"].value,
             "language": r["language"].value,
         }
-        for r in _internal("source-document")
+        for r in _internal("source-document", DOCUMENT_ROWS)
     ]
-    counts = _rows("counts-by-class", lang=lang if lang != "ru" else "en")
+    counts = _rows("counts-by-class", COUNT_ROWS, lang=lang if lang != "ru" else "en")
     questions = [
         q for q in current_app.extensions["kg_queries"].values() if not q.name.startswith("wikidata-")
     ]

@@ -8,27 +8,37 @@ negotiation, CORS, about 0.4 ms. A repeated canned query on a small graph is
 answered by Oxigraph in less than that. So the finished response (status,
 headers, body) of every answer ``respond`` marks as storable is kept here,
 keyed the way an HTTP cache keys it (RFC 9111: the URL, plus the headers the
-answer varies on), and a repeat is answered from here.
+answer varies on), and a repeat is answered from here. ``kg serve``'s HTTP
+worker looks answers up here itself (``lookup``), before a request reaches a
+thread or the WSGI layer at all.
 
 Only GETs are served from here. A request with ``Cache-Control: no-cache`` or
 ``Pragma: no-cache`` goes through the app, is evaluated again, and its answer
 replaces the stored one; one with ``If-None-Match`` (revalidation, answered 304
 by ``respond``) goes through the app.
+
+The size this cache (and the result cache, ``KeyedLRUCache``) counts is what it
+holds: keys, status, headers and bodies. A key over ``MAX_KEY`` bytes (a long
+URL, a large header the answer varies on) is not stored at all, so padding a
+request cannot make one small answer take up much of the cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cachetools import LRUCache
+from kg.cache import MAX_KEY, KeyedLRUCache
 
 STORABLE = "kg.storable"  # set in the WSGI environ by the view whose answer may be stored
 
+ENTRY_OVERHEAD = 512  # bytes counted per entry for the objects around its strings
+
 # Everything in the request that the stored answers depend on: the URL, and the
-# headers they vary on (Accept; Origin for CORS).
+# headers they vary on (Accept; Origin for CORS). ``ResponseCache.key`` takes them in this order.
 _KEY = (
     "SCRIPT_NAME",
     "PATH_INFO",
@@ -38,15 +48,57 @@ _KEY = (
     "HTTP_ACCEPT",
     "HTTP_ORIGIN",
 )
+# Connection-level headers an HTTP server writes itself: never replayed from here.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer"}
+    | {"transfer-encoding", "upgrade", "server", "date"}
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Stored:
+    """A finished answer: what start_response got, the body, and the headers as written on the wire."""
+
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    wire: bytes  # "Name: value\r\n" for every header but the hop-by-hop ones, latin-1
+
+    @property
+    def size(self) -> int:
+        return (
+            len(self.status)
+            + sum(len(k) + len(v) + 4 for k, v in self.headers)
+            + len(self.body)
+            + len(self.wire)
+        )
 
 
 class ResponseCache:
     """WSGI middleware: stores marked 200 answers to GETs, answers repeats with ``X-Cache: hit``."""
 
-    def __init__(self, app: Callable, max_bytes: int) -> None:
+    def __init__(self, app: Callable, max_bytes: int, max_key: int = MAX_KEY) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._stored: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda r: len(r[2]) + 512)
+        self._stored = KeyedLRUCache(max_bytes, lambda s: s.size + ENTRY_OVERHEAD, max_key)
+
+    @staticmethod
+    def key(*parts: str | None) -> tuple:
+        """The key of a request from its SCRIPT_NAME, PATH_INFO, QUERY_STRING, Host, URL scheme,
+        Accept and Origin (None: no such header), as the WSGI environ gives them."""
+        return parts
+
+    def lookup(self, key: tuple) -> Stored | None:
+        with self._lock:
+            return self._stored.get(key)
+
+    @property
+    def size(self) -> int:
+        """The bytes counted for everything stored (keys, headers, bodies): at most the bound."""
+        return self._stored.currsize
+
+    def __len__(self) -> int:
+        return len(self._stored)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_IF_NONE_MATCH"):
@@ -54,11 +106,10 @@ class ResponseCache:
         key = tuple(environ.get(name) for name in _KEY)
         # no-cache: evaluated again, and that answer replaces the stored one.
         fresh = any("no-cache" in environ.get(h, "") for h in ("HTTP_CACHE_CONTROL", "HTTP_PRAGMA"))
-        with self._lock:
-            stored = None if fresh else self._stored.get(key)
+        stored = None if fresh else self.lookup(key)
         if stored is not None:
-            start_response(stored[0], list(stored[1]))
-            return [stored[2]]
+            start_response(stored.status, list(stored.headers))
+            return [stored.body]
         seen: list = []
 
         def capture(status: str, headers: list, exc_info: Any = None) -> Callable:
@@ -73,8 +124,11 @@ class ResponseCache:
         finally:
             if hasattr(result, "close"):
                 result.close()
-        headers = [(k, "hit" if k.lower() == "x-cache" else v) for k, v in seen[1]]
-        # ValueError: larger than the whole cache, so it is simply not kept.
-        with self._lock, contextlib.suppress(ValueError):
-            self._stored[key] = (seen[0], tuple(headers), body)
+        headers = tuple((k, "hit" if k.lower() == "x-cache" else v) for k, v in seen[1])
+        wire = "".join(f"{k}: {v}\r\n" for k, v in headers if k.lower() not in _HOP_BY_HOP)
+        with contextlib.suppress(UnicodeEncodeError):
+            entry = Stored(seen[0], headers, body, wire.encode("latin-1"))
+            # ValueError: a key over the limit, or larger than the whole cache: simply not kept.
+            with self._lock, contextlib.suppress(ValueError):
+                self._stored[key] = entry
         return [body]

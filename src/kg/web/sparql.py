@@ -47,7 +47,11 @@ def choose(kind: Kind, asked: list[str]) -> str | None:
 
 def build_job(query: str, params, settings: Settings, bindings: tuple = ()) -> Job:
     """Check a query and its protocol parameters; the formats for either kind of answer."""
-    scan = guard.check(query, settings.max_query_length, settings.max_depth, settings.service_allowlist)
+    query = guard.normalise(query)  # the engine runs exactly the text the guard checked
+    base_iri = request.base_url
+    scan = guard.check(
+        query, settings.max_query_length, settings.max_depth, settings.service_allowlist, base_iri
+    )
     asked = format_values(params)
     # The query's form is known only after evaluation: negotiate both kinds now.
     results, graph = choose("results", asked), choose("graph", asked)
@@ -68,7 +72,8 @@ def build_job(query: str, params, settings: Settings, bindings: tuple = ()) -> J
         default_graphs=tuple(params.getlist("default-graph-uri")),
         named_graphs=tuple(params.getlist("named-graph-uri")),
         has_dataset=scan.has_dataset,
-        base_iri=request.base_url,
+        base_iri=base_iri,
+        network=bool(scan.services),
     )
 
 

@@ -1,0 +1,274 @@
+"""The query guard (kg.guard): each limit at N and N+1, each bypass found, and a fuzz against the engine.
+
+The fuzz's oracle is the engine itself: whatever the guard lets through is run
+by pyoxigraph in this process, with network, and a listener on loopback
+counts the connections it receives. A query the guard passes must never
+reach the listener.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kg import guard
+from kg.errors import BadRequest, Forbidden, PayloadTooLarge
+
+ALLOWED = ("https://query.wikidata.org/sparql",)
+
+
+def check(query: str, base: str | None = "http://localhost/sparql", allow=ALLOWED) -> guard.Scan:
+    return guard.check(guard.normalise(query), 16384, 64, allow, base)
+
+
+class Listener:
+    """A loopback TCP port that counts connections (what an SSRF would reach)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.hits = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.hits += 1
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def listener():
+    one = Listener()
+    yield one
+    one.sock.close()
+
+
+# ---------------------------------------------------------------- the bypasses of the attack run
+
+
+def test_a_prefixed_name_glued_to_service_is_expanded_and_refused(listener):
+    q = f"PREFIX : <http://127.0.0.1:{listener.port}/x> SELECT ?x WHERE {{ SERVICE: {{ ?x ?y ?z }} }}"
+    with pytest.raises(BadRequest, match=f"SERVICE <http://127.0.0.1:{listener.port}/x> is not allowed"):
+        check(q)
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"])
+def test_a_comment_ended_by_any_line_end_hides_no_service(ending):
+    q = f"SELECT ?x WHERE {{ #c{ending}SERVICE <http://127.0.0.1:9/x> {{ ?x ?y ?z }} }}"
+    with pytest.raises(BadRequest, match="is not allowed"):
+        check(q)
+
+
+def test_deep_nesting_after_a_carriage_return_comment_is_measured():
+    q = "SELECT * WHERE { #x\r" + "{" * 3000 + "}" * 3000 + " }"
+    with pytest.raises(BadRequest, match="3001 deep; the limit is 64"):
+        check(q)
+
+
+def test_normalise_turns_every_line_end_into_a_newline():
+    assert guard.normalise("a\rb\r\nc\nd") == "a\nb\nc\nd"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "BASE <http://127.0.0.1:9/> SELECT * WHERE { SERVICE <x> { ?s ?p ?o } }",
+        "SELECT * WHERE { SERVICE <http://127.0.0.1\\u003A9/x> { ?s ?p ?o } }",
+        "select * where { service silent <http://127.0.0.1:9/> { ?s ?p ?o } }",
+        "SELECT * WHERE { FILTER EXISTS { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } }",
+        "SELECT * WHERE { OPTIONAL { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } }",
+        "SELECT * WHERE { { SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } } }",
+        "SELECT * WHERE { SERVICE wd:Q1 { ?s ?p ?o } }",
+        "SELECT * WHERE { BIND(<http://127.0.0.1:9/> AS ?u) SERVICE ?u { ?s ?p ?o } }",
+    ],
+)
+def test_every_spelling_of_a_service_target_is_resolved_before_the_allowlist(query):
+    with pytest.raises(BadRequest, match="is not allowed"):
+        check(query)
+
+
+def test_relative_service_iris_resolve_against_the_base():
+    assert check("SELECT * WHERE { SERVICE <sparql> { ?s ?p ?o } }", base="https://query.wikidata.org/x")
+    assert check("SELECT * WHERE { SERVICE <sparql> {} }", base="https://query.wikidata.org/").services == (
+        "https://query.wikidata.org/sparql",
+    )
+
+
+def test_an_allowlisted_service_passes_and_is_reported():
+    scan = check("SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ?o } }")
+    assert scan.services == ALLOWED
+
+
+def test_service_only_in_strings_and_comments_is_no_service():
+    scan = check('SELECT * WHERE { ?s ?p "SERVICE <http://127.0.0.1/>" } # SERVICE <http://x/>')
+    assert scan.services == ()
+
+
+def test_a_query_mentioning_service_that_the_grammar_cannot_parse_is_refused():
+    with pytest.raises(BadRequest, match=r"must parse as SPARQL 1\.1"):
+        check("SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ")
+
+
+# ---------------------------------------------------------------- limits at N and N+1
+
+
+def test_query_bytes_at_the_limit_and_one_over():
+    head = "ASK {} #"
+    check(head + "x" * (16384 - len(head)))
+    with pytest.raises(PayloadTooLarge, match="16385 bytes; the limit is 16384"):
+        check(head + "x" * (16385 - len(head)))
+
+
+def test_query_bytes_count_utf8_bytes_not_characters():
+    head = "ASK {} #"
+    with pytest.raises(PayloadTooLarge):
+        check(head + "ক" * ((16384 - len(head)) // 3 + 1))
+
+
+def test_nesting_at_the_limit_and_one_over():
+    check("SELECT * WHERE " + "{" * 64 + "}" * 64)
+    with pytest.raises(BadRequest, match="65 deep; the limit is 64"):
+        check("SELECT * WHERE " + "{" * 65 + "}" * 65)
+    check("ASK { FILTER(" + "(" * 62 + "1" + ")" * 62 + ") }")  # 1 brace + 1 + 62 parentheses
+    with pytest.raises(BadRequest, match="65 deep"):
+        check("ASK { FILTER(" + "(" * 63 + "1" + ")" * 63 + ") }")
+
+
+def test_brackets_in_strings_iris_and_comments_do_not_count():
+    check('ASK { ?s ?p "' + "{" * 100 + '" } # ' + "(" * 100)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA { <a:b> <a:c> <a:d> }",
+        "PREFIX x: <http://x/> DELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://127.0.0.1:9/x>",
+        "# a comment\rCLEAR ALL",
+        "WITH <http://x/g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "insert data { <a:b> <a:c> <a:d> }",
+    ],
+)
+def test_updates_are_recognised_as_updates(update):
+    with pytest.raises(Forbidden, match="read-only"):
+        check(update)
+
+
+def test_a_query_is_not_taken_for_an_update():
+    assert check("SELECT ?insert WHERE { ?insert ?p ?o }").services == ()
+
+
+# ---------------------------------------------------------------- fuzz against the engine
+
+ENDINGS = st.sampled_from(["\n", "\r", "\r\n", " ", "\t", ""])
+COMMENT = st.builds(
+    lambda text, end: f"#{text}{end}", st.sampled_from(["", "c", "}", "SERVICE", "{"]), ENDINGS
+)
+GAP = st.lists(st.one_of(ENDINGS, COMMENT), max_size=3).map(lambda parts: " " + "".join(parts) + " ")
+
+
+def _targets(port: int):
+    bad = f"http://127.0.0.1:{port}/x"
+    return st.sampled_from(
+        [
+            (f"<{bad}>", ""),
+            (":", f"PREFIX : <{bad}> "),
+            ("p:x", f"PREFIX p: <http://127.0.0.1:{port}/> "),
+            ("<x>", f"BASE <http://127.0.0.1:{port}/> "),
+            (f"<http://127.0.0.1\\u003A{port}/x>", ""),
+            ("<https://query.wikidata.org/sparql>", ""),
+        ]
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_nothing_the_guard_passes_reaches_a_forbidden_address(listener, data):
+    target, prologue = data.draw(_targets(listener.port))
+    keyword = data.draw(st.sampled_from(["SERVICE", "service", "SERVICE SILENT", "Service"]))
+    gaps = [data.draw(GAP) for _ in range(4)]
+    depth = data.draw(st.integers(0, 3))
+    inner = "{" * depth + " ?x ?y ?z " + "}" * depth
+    glue = "" if target == ":" and data.draw(st.booleans()) else gaps[1]
+    query = f"{prologue}SELECT ?x WHERE {{{gaps[0]}{keyword}{glue}{target}{gaps[2]}{{ {inner} }}{gaps[3]}}}"
+    text = guard.normalise(query)
+    # The only allowed endpoint for the fuzz is one that cannot be reached either (no network here);
+    # what matters is that the loopback listener is never contacted.
+    try:
+        scan = guard.check(text, 16384, 64, ALLOWED, None)
+    except (BadRequest, Forbidden):
+        return
+    before = listener.hits
+    try:
+        result = ox.Store().query(text)
+        if isinstance(result, ox.QuerySolutions):
+            list(result)
+    except (SyntaxError, OSError, RuntimeError):
+        pass
+    assert listener.hits == before, f"the guard passed {query!r} (services {scan.services}) and it got out"
+
+
+UPDATES = st.sampled_from(
+    [
+        "LOAD <http://127.0.0.1:{port}/x>",
+        "load silent <http://127.0.0.1:{port}/x> INTO GRAPH <urn:g>",
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "DELETE WHERE { ?s ?p ?o }",
+        "CLEAR ALL",
+        "DROP GRAPH <urn:g>",
+        "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "CREATE GRAPH <urn:g>",
+        "COPY DEFAULT TO <urn:g>",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_every_update_is_refused_and_the_engine_never_loads(listener, data):
+    prologue = data.draw(st.sampled_from(["", "PREFIX p: <http://x/> ", "BASE <http://x/> "]))
+    update = data.draw(UPDATES).replace("{port}", str(listener.port))
+    text = guard.normalise(f"{data.draw(GAP)}{prologue}{data.draw(GAP)}{update}{data.draw(GAP)}")
+    with pytest.raises(Forbidden):
+        guard.check(text, 16384, 64, ALLOWED, None)
+    before = listener.hits
+    with pytest.raises(SyntaxError):  # and the engine's query() would not run it either
+        ox.Store().query(text)
+    assert listener.hits == before
+
+
+DECOYS = st.sampled_from(['"{{(("', "'}}'", '"""{\n}"""', "<urn:x>", "#{{{(\n", "#}}}\r", "?v"])
+
+
+@st.composite
+def nested(draw, depth: int = 0):
+    """A group graph pattern with decoy brackets in strings and comments; (text, its real depth)."""
+    parts, deepest = [], depth + 1
+    for _ in range(draw(st.integers(0, 3))):
+        if depth < 70 and draw(st.booleans()):
+            text, inner = draw(nested(depth + 1))
+            parts.append(text)
+            deepest = max(deepest, inner)
+        else:
+            parts.append(f"?s ?p {draw(DECOYS)} .")
+    gap = draw(st.sampled_from([" ", "\n", "\r", "\r\n", "#c\r", "#c\n"]))
+    return "{" + gap + " ".join(parts) + gap + "}", deepest
+
+
+@settings(max_examples=200, deadline=None)
+@given(tree=nested())
+def test_fuzz_nesting_is_measured_as_written_whatever_hides_in_strings_and_comments(tree):
+    text, depth = tree
+    found, _, _ = guard.scan(guard.normalise("SELECT * WHERE " + text))
+    assert found == depth
