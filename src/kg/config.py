@@ -63,6 +63,29 @@ class Settings:
     isolate_network: bool = field(
         default=True, metadata={"help": "Run queries without SERVICE in a network namespace with no network."}
     )
+    max_header_bytes: int = field(
+        default=16 * 1024,
+        metadata={"help": "Request header section limit in bytes, after the request line (431)."},
+    )
+    header_timeout: float = field(
+        default=5.0,
+        metadata={
+            "help": "Seconds a client has to send a whole request head once it connects or begins (408)."
+        },
+    )
+    body_timeout: float = field(
+        default=10.0, metadata={"help": "Seconds a client has to send a request body after its head (408)."}
+    )
+    send_timeout: float = field(
+        default=30.0,
+        metadata={"help": "Seconds one write of an answer may wait for a client that does not read."},
+    )
+    keepalive: int = field(
+        default=2, metadata={"help": "Seconds an idle kept-alive connection waits for its next request."}
+    )
+    max_connections: int = field(
+        default=1000, metadata={"help": "Open connections per HTTP worker; more wait in the listen backlog."}
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

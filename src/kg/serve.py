@@ -11,6 +11,11 @@ The process model, for a 2-core machine by default:
   data is shared through the page cache. A query past the time limit ends its
   process, so the CPU is freed at once, and a fresh one takes its place. While
   one expensive query runs, a cheap one finds the other process free.
+
+The HTTP workers are gunicorn workers of our own class (kg.http_worker):
+an event loop reads each request before a thread sees it, so slow or idle
+clients hold no thread, and the request limits are checked on the bytes as
+they arrive.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from gunicorn.app.base import BaseApplication
 
 from kg.config import Settings
 from kg.errors import DataError, NotBuilt
+from kg.http_worker import BoundedWorker
 from kg.iris import GRAPH_INFERRED
 from kg.rdf_files import RDF_EXTENSIONS, rdf_files
 from kg.store import STORE_DIR
@@ -145,7 +151,7 @@ def serve(
         if settings.query_workers > 0:
             from kg.workers import QueryProcesses
 
-            processes = QueryProcesses(settings.artifact, settings.query_workers, settings.max_rows)
+            processes = QueryProcesses.for_settings(settings.artifact, settings)
         options = _options(settings, host, port, workers, threads, access_log)
         try:
             _Server(settings, options, processes.address if processes else None).run()
@@ -164,13 +170,17 @@ def _options(
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": BoundedWorker,
+        "worker_connections": settings.max_connections,
+        "keepalive": settings.keepalive,
         # Off by default, as in gunicorn and the Oxigraph server: a line per request costs
         # about a third of the throughput of cached answers (bench/README.md).
         "accesslog": "-" if access_log else None,
         "timeout": int(settings.query_timeout) + 30,
-        # Our own limits answer 413 with a reason; gunicorn's line limit would answer a bare 400.
+        # BoundedWorker checks the URL and header limits as the bytes arrive, and answers 414 or
+        # 431 with a reason; gunicorn's own checks would answer a bare 400, and cap a line at 8190.
         "limit_request_line": 0,
+        "limit_request_field_size": 0,
         # gunicorn's control socket sits at one fixed path per user: two servers
         # (tests, benchmarks) would fight over it, and nothing here uses it.
         "control_socket_disable": True,
