@@ -8,6 +8,7 @@ reach the listener.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -84,7 +85,6 @@ def test_normalise_turns_every_line_end_into_a_newline():
     "query",
     [
         "BASE <http://127.0.0.1:9/> SELECT * WHERE { SERVICE <x> { ?s ?p ?o } }",
-        "SELECT * WHERE { SERVICE <http://127.0.0.1\\u003A9/x> { ?s ?p ?o } }",
         "select * where { service silent <http://127.0.0.1:9/> { ?s ?p ?o } }",
         "SELECT * WHERE { FILTER EXISTS { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } }",
         "SELECT * WHERE { OPTIONAL { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } }",
@@ -96,6 +96,46 @@ def test_normalise_turns_every_line_end_into_a_newline():
 def test_every_spelling_of_a_service_target_is_resolved_before_the_allowlist(query):
     with pytest.raises(BadRequest, match="is not allowed"):
         check(query)
+
+
+def test_the_review_bypass_with_escaped_line_ends_in_comments_is_refused(listener):
+    """rdflib decodes \\u escapes in comments, Oxigraph does not: a decoy SERVICE to the allowed
+    endpoint for rdflib, a hidden one to loopback for Oxigraph."""
+    q = (
+        'SELECT * WHERE {\n# \\u000a BIND("""\n'
+        f"SERVICE <http://127.0.0.1:{listener.port}/internal-admin> {{ ?a ?b ?c }}\n"
+        '# """ AS ?z)\n# \\u000a SERVICE <https://query.wikidata.org/sparql> { ?d ?e ?f }\n}'
+    )
+    with pytest.raises(BadRequest, match=r"may not use \\u or \\U escapes"):
+        check(q)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { SERVICE <http://127.0.0.1\\u003A9/x> { ?s ?p ?o } }",
+        'SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p "\\u0041" } }',
+    ],
+)
+def test_escapes_in_a_query_with_service_are_refused(query):
+    with pytest.raises(BadRequest, match="escapes"):
+        check(query)
+
+
+def test_escapes_without_service_are_fine():
+    assert check('ASK { ?s ?p "caf\\u00e9" }').services == ()
+
+
+def test_the_grammar_and_the_lexical_rules_read_the_same_targets():
+    q = "PREFIX p: <https://query.wikidata.org/> SELECT * WHERE { SERVICE p:sparql { ?s ?p ?o } }"
+    assert check(q).services == ALLOWED
+    assert guard.scan(guard.normalise(q), None).services == ALLOWED
+
+
+def test_a_query_with_service_may_nest_up_to_the_limit():
+    inner = "{" * 62 + " ?s ?p ?o " + "}" * 62
+    q = f"SELECT * WHERE {{ SERVICE <https://query.wikidata.org/sparql> {inner} }}"
+    assert check(q).services == ALLOWED
 
 
 def test_relative_service_iris_resolve_against_the_base():
@@ -173,7 +213,20 @@ def test_a_query_is_not_taken_for_an_update():
 
 ENDINGS = st.sampled_from(["\n", "\r", "\r\n", " ", "\t", ""])
 COMMENT = st.builds(
-    lambda text, end: f"#{text}{end}", st.sampled_from(["", "c", "}", "SERVICE", "{"]), ENDINGS
+    lambda text, end: f"#{text}{end}",
+    st.sampled_from(
+        [
+            "",
+            "c",
+            "}",
+            "SERVICE",
+            "{",
+            "\\u000a",
+            '"""',
+            "\\u000a SERVICE <https://query.wikidata.org/sparql> {}",
+        ]
+    ),
+    ENDINGS,
 )
 GAP = st.lists(st.one_of(ENDINGS, COMMENT), max_size=3).map(lambda parts: " " + "".join(parts) + " ")
 
@@ -240,8 +293,11 @@ def test_fuzz_every_update_is_refused_and_the_engine_never_loads(listener, data)
     prologue = data.draw(st.sampled_from(["", "PREFIX p: <http://x/> ", "BASE <http://x/> "]))
     update = data.draw(UPDATES).replace("{port}", str(listener.port))
     text = guard.normalise(f"{data.draw(GAP)}{prologue}{data.draw(GAP)}{update}{data.draw(GAP)}")
-    with pytest.raises(Forbidden):
+    # Refused (403 as an update, or 400 where a generated comment swallowed it and left an escape
+    # next to SERVICE); if anything passes, it is because the engine reads no update in it.
+    with contextlib.suppress(Forbidden, BadRequest):
         guard.check(text, 16384, 64, ALLOWED, None)
+        assert guard.first_keyword(text) == "", f"the guard passed an update: {text!r}"
     before = listener.hits
     with pytest.raises(SyntaxError):  # and the engine's query() would not run it either
         ox.Store().query(text)
@@ -270,5 +326,12 @@ def nested(draw, depth: int = 0):
 @given(tree=nested())
 def test_fuzz_nesting_is_measured_as_written_whatever_hides_in_strings_and_comments(tree):
     text, depth = tree
-    found, _, _ = guard.scan(guard.normalise("SELECT * WHERE " + text))
-    assert found == depth
+    assert guard.scan(guard.normalise("SELECT * WHERE " + text)).depth == depth
+
+
+def test_a_query_with_service_is_kept_short_at_the_limit_and_one_over():
+    head = "SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ?o } } #"
+    check(head + "x" * (guard.SERVICE_QUERY_LIMIT - len(head)))
+    with pytest.raises(PayloadTooLarge, match="the limit for those is 4096"):
+        check(head + "x" * (guard.SERVICE_QUERY_LIMIT + 1 - len(head)))
+    check("ASK {} #" + "x" * 8000)  # no SERVICE: the general limit

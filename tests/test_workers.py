@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -257,3 +258,55 @@ def test_one_client_cannot_take_every_process(settings, built):
     finally:
         processes.close()
         thread.join(timeout=15)
+
+
+def test_the_supervisor_survives_a_note_it_cannot_write(settings, built):
+    """A full or broken socket folder must not stop the supervisor (it used to exit, killing
+    every running query): the note is best effort."""
+    processes = QueryProcesses(settings.artifact, 1, 100)
+    try:
+        exits = Path(processes.address).parent / "exits"
+        exits.rmdir()
+        exits.write_text("not a folder")  # writing exits/PID now fails, even as root
+        supervisor = processes.supervisor_pid
+        (pid,) = processes.pids()
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: processes.pids() not in ([], [pid]), "a replacement started")
+        assert processes.supervisor_pid == supervisor and processes.restarts == 0
+        assert QueryClient(processes.address).run(job(CHEAP), timeout=10).body.endswith(b"true}")
+    finally:
+        processes.close()
+
+
+def test_a_note_is_removed_once_read(small_memory):
+    processes, client = small_memory
+    (pid,) = processes.pids()
+    with pytest.raises(ServiceBusy, match="more memory"):
+        client.run(job(MEMORY_HOGS["order-by-cross-product"]), timeout=60)
+    assert not (Path(processes.address).parent / "exits" / str(pid)).exists()
+
+
+def test_ipv6_clients_are_counted_by_their_64(settings, built):
+    processes = QueryProcesses(settings.artifact, 2, 100)
+    client = QueryClient(processes.address, queue_wait=0.3, client_queries=1)
+    thread, _ = started(client, EXPENSIVE, timeout=20, client="2001:db8:1:2::1")
+    try:
+        with pytest.raises(ServiceBusy, match="already has 1 query running"):
+            client.run(job(CHEAP), timeout=20, client="2001:db8:1:2:ffff::9")  # the same /64
+        assert client.run(job(CHEAP), timeout=20, client="2001:db8:1:3::1").body.endswith(b"true}")
+    finally:
+        processes.close()
+        thread.join(timeout=15)
+
+
+def test_slot_files_stay_bounded_however_many_addresses_come(settings, built):
+    processes = QueryProcesses(settings.artifact, 1, 100)
+    try:
+        client = QueryClient(processes.address, client_queries=1)
+        for n in range(300):
+            client.run(job(CHEAP), timeout=10, client=f"198.51.{n // 256}.{n % 256}")
+        files = list((Path(processes.address).parent / "clients").iterdir())
+        assert 0 < len(files) <= 300 and all(f.name.split(".")[0].isdigit() for f in files)
+        assert all(int(f.name.split(".")[0]) < 4096 for f in files)
+    finally:
+        processes.close()

@@ -32,7 +32,10 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
+from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from kg.errors import BadRequest, Forbidden, PayloadTooLarge
 from kg.iris import PREFIXES
@@ -56,13 +59,17 @@ _TOKEN = re.compile(
 UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 _SERVICE = re.compile(r"service", re.IGNORECASE)
+# rdflib's parser takes about 60 ms of CPU per KiB of query, in the HTTP worker and before any
+# per-client limit: queries that need it are kept short.
+SERVICE_QUERY_LIMIT = 4 * 1024
+_ESCAPE = re.compile(r"\\[uU]")
 
 
 @dataclass(frozen=True)
 class Scan:
     depth: int
     has_dataset: bool  # FROM or FROM NAMED in the query
-    services: tuple[str, ...]  # SERVICE targets, as full IRIs (from the parse)
+    services: tuple[str, ...]  # SERVICE targets, as full IRIs ('?x' for a variable)
 
 
 def normalise(query: str) -> str:
@@ -75,11 +82,36 @@ def _significant(query: str) -> list[tuple[str, str]]:
     return [(kind, text) for kind, text in tokens if kind not in ("space", "comment")]
 
 
-def scan(query: str) -> tuple[int, bool, int]:
-    """Lexical facts: the deepest nesting, whether FROM occurs, how many SERVICE keywords."""
-    depth = max_depth = services = 0
+_LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")
+
+
+def scan(query: str, base_iri: str | None = None) -> Scan:
+    """What the lexical rules show: the deepest nesting, whether FROM occurs, and every SERVICE
+    target resolved with the query's own PREFIX and BASE declarations (and the predeclared ones)."""
+    depth = max_depth = 0
     has_dataset = False
-    for kind, text in _significant(query):
+    services: list[str] = []
+    prefixes, base = dict(PREFIXES), base_iri
+    tokens = _significant(query)
+
+    def iri(text: str) -> str:
+        return urljoin(base, text) if base else text
+
+    def target(at: int) -> str:
+        if at < len(tokens) and tokens[at] == ("word", tokens[at][1]) and tokens[at][1].upper() == "SILENT":
+            at += 1
+        kind, text = tokens[at] if at < len(tokens) else ("", "")
+        if kind == "iri":
+            return iri(text[1:-1])
+        if kind == "var":
+            return "?" + text[1:]
+        if kind == "pname":
+            prefix, local = text.split(":", 1)
+            return prefixes.get(prefix, f"(undeclared prefix {prefix}:)") + _LOCAL_ESCAPE.sub(r"\1", local)
+        return f"(not a target: {text!r})"
+
+    for i, (kind, text) in enumerate(tokens):
+        following = tokens[i + 1 : i + 3]
         if kind == "open":
             depth += 1
             max_depth = max(max_depth, depth)
@@ -90,10 +122,16 @@ def scan(query: str) -> tuple[int, bool, int]:
             if word == "FROM":
                 has_dataset = True
             elif word == "SERVICE":
-                services += 1
+                services.append(target(i + 1))
+            elif word == "PREFIX" and [k for k, _ in following] == ["pname", "iri"]:
+                prefixes[following[0][1].split(":", 1)[0]] = iri(following[1][1][1:-1])
+            elif word == "BASE" and following[:1] and following[0][0] == "iri":
+                base = iri(following[0][1][1:-1])
         elif kind == "pname" and text.split(":", 1)[0].upper() == "SERVICE":
-            services += 1  # Oxigraph reads `SERVICE:x` as the keyword and the name `:x`
-    return max_depth, has_dataset, services
+            # Oxigraph reads `SERVICE:x` as the keyword and the name `:x`.
+            local = text.split(":", 1)[1]
+            services.append(prefixes.get("", "(undeclared prefix :)") + _LOCAL_ESCAPE.sub(r"\1", local))
+    return Scan(max_depth, has_dataset, tuple(services))
 
 
 def first_keyword(query: str) -> str:
@@ -119,6 +157,10 @@ def service_targets(query: str, base_iri: str | None) -> tuple[str, ...]:
     from rdflib.plugins.sparql import prepareQuery
     from rdflib.term import Variable
 
+    # rdflib's parser (pyparsing) takes about 15 Python frames per nesting level, and the lexical
+    # check has allowed up to max_depth levels: 1,000 frames are not enough for 64. Python-to-Python
+    # calls use no C stack since 3.11, so a higher limit is safe.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     try:
         parsed = prepareQuery(query, initNs=PREFIXES, base=base_iri)
     except RecursionError:
@@ -158,22 +200,37 @@ def check(
     if size > max_length:
         raise PayloadTooLarge(f"the query is {size} bytes; the limit is {max_length}")
     keyword = first_keyword(query)
-    if keyword in UPDATE_WORDS or (keyword not in QUERY_FORMS and _is_update(query)):
+    # A text with no word at all (only comments) is left to the engine's syntax error.
+    if keyword in UPDATE_WORDS or (keyword and keyword not in QUERY_FORMS and _is_update(query)):
         raise Forbidden("this endpoint is read-only: SPARQL Update operations are not accepted")
-    depth, has_dataset, keywords = scan(query)
-    if depth > max_depth:
-        raise BadRequest(f"the query nests groups or parentheses {depth} deep; the limit is {max_depth}")
+    lexed = scan(query, base_iri)
+    if lexed.depth > max_depth:
+        raise BadRequest(
+            f"the query nests groups or parentheses {lexed.depth} deep; the limit is {max_depth}"
+        )
     services: tuple[str, ...] = ()
     if _SERVICE.search(query):
-        services = service_targets(query, base_iri)
-        if len(services) != keywords:
+        if size > SERVICE_QUERY_LIMIT:
+            raise PayloadTooLarge(
+                f"a query that mentions SERVICE is {size} bytes; the limit for those is "
+                f"{SERVICE_QUERY_LIMIT} (its SERVICE calls are checked with a full parse)"
+            )
+        if _ESCAPE.search(query):
+            # rdflib decodes \u escapes everywhere (comments and keywords too), Oxigraph only in IRIs
+            # and strings: with one, the two parsers could read different SERVICE clauses.
             raise BadRequest(
-                f"the query has {keywords} SERVICE keyword(s) but parses to {len(services)} SERVICE "
-                "call(s); write each SERVICE clause plainly"
+                "a query that mentions SERVICE may not use \\u or \\U escapes; write the characters"
+            )
+        services = service_targets(query, base_iri)
+        if Counter(services) != Counter(lexed.services):
+            raise BadRequest(
+                "the query's SERVICE clauses read differently to the grammar and to the lexical rules "
+                f"({', '.join(services) or 'none'} vs {', '.join(lexed.services) or 'none'}); "
+                "write each SERVICE clause plainly"
             )
         allowed = ", ".join(service_allowlist) or "none"
         for target in services:
             if target not in service_allowlist:
                 shown = target if target.startswith("?") else f"<{target}>"
                 raise BadRequest(f"SERVICE {shown} is not allowed; allowed endpoints: {allowed}")
-    return Scan(depth, has_dataset, services)
+    return Scan(lexed.depth, lexed.has_dataset, services)

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import ipaddress
 import logging
 import os
 import signal
@@ -145,6 +146,7 @@ class QueryClient:
         while time.monotonic() < until:
             with contextlib.suppress(FileNotFoundError):
                 reason = note.read_text(encoding="utf-8").split()
+                note.unlink(missing_ok=True)
                 if reason[0] == "memory":
                     return ("memory", int(reason[1]))
                 if reason[0] == "deadline":
@@ -163,7 +165,12 @@ class QueryClient:
         held = None
         while held is None:
             for path in paths:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                except OSError as exc:  # a full disk: serve the query rather than refuse everyone
+                    log.warning("no client slot file (%s); this query is not counted", exc)
+                    held = -1
+                    break
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -183,7 +190,8 @@ class QueryClient:
         try:
             yield
         finally:
-            os.close(held)  # closing the descriptor releases the lock, also if this process dies
+            if held >= 0:
+                os.close(held)  # closing the descriptor releases the lock, also if this process dies
 
     def _wait(self, conn: Connection, pid: int, deadline: float, watch: socket.socket | None):
         """The process's reply, or None at the deadline; ClientGone if the HTTP client left."""
@@ -216,11 +224,19 @@ class QueryClient:
                 self.running -= 1
 
 
+BUCKETS = 4096  # lock files per slot at most: client addresses are hashed into this many
+
+
 @functools.lru_cache(maxsize=4096)  # the same clients come back; a hash per request costs
 def _slot_files(folder: str, client: str, slots: int) -> tuple[str, ...]:
-    """The lock files of one client address (hashed: an address is no file name)."""
-    name = hashlib.sha256(client.encode("utf-8")).hexdigest()[:24]
-    return tuple(f"{folder}/clients/{name}.{i}" for i in range(slots))
+    """The lock files of one client: its address hashed into one of BUCKETS, so that the folder
+    stays bounded however many addresses come (two clients rarely share a bucket). An IPv6
+    client is its /64, since one host usually holds a whole /64."""
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(client).version == 6:
+            client = str(ipaddress.ip_network(f"{client}/64", strict=False))
+    bucket = int.from_bytes(hashlib.sha256(client.encode("utf-8")).digest()[:4], "big") % BUCKETS
+    return tuple(f"{folder}/clients/{bucket}.{i}" for i in range(slots))
 
 
 def _memory_message(mib: int | None) -> str:

@@ -159,6 +159,8 @@ class QueryProcesses:
             if self._closing.is_set():
                 return
             log.error("the query supervisor exited (code %s); starting another", process.returncode)
+            with contextlib.suppress(OSError):
+                self._control.close()
             time.sleep(min(0.1 * 2**failures, 5.0))
             with self._lock:
                 if self._closing.is_set():
@@ -272,6 +274,9 @@ def _supervise(config: dict, control: Connection) -> None:
             finally:
                 os._exit(code)
         children[os.pidfd_open(pid)] = (pid, pool, slot)
+        # A note left by an earlier process with this pid would tell its client the wrong story.
+        with contextlib.suppress(OSError):
+            (folder / "exits" / str(pid)).unlink(missing_ok=True)
 
     parent = os.getppid()
     failures = 0  # replacements in a row that could not open the store
@@ -350,12 +355,13 @@ def _reap(pid: int, pidfd: int, folder: Path, config: dict, overdue: bool) -> No
     else:
         reason = f"exit {code}"
         log.warning("query process %d ended (exit code %d); starting another", pid, code)
-    note = folder / "exits" / str(pid)
-    note.write_text(reason, encoding="utf-8")
-    # Notes are read within seconds; keep the folder from growing.
-    for old in sorted((folder / "exits").iterdir(), key=lambda p: p.stat().st_mtime)[:-256]:
-        with contextlib.suppress(OSError):
-            old.unlink()
+    try:  # best effort: a full disk must not stop the supervisor (the client then says "stopped")
+        (folder / "exits" / str(pid)).write_text(reason, encoding="utf-8")
+        # A client reads its note within seconds and removes it; keep the folder small regardless.
+        for old in sorted((folder / "exits").iterdir(), key=lambda p: p.stat().st_mtime)[:-256]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not leave the exit note of query process %d: %s", pid, exc)
 
 
 # ---------------------------------------------------------------- query process
