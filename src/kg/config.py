@@ -78,13 +78,20 @@ class Settings:
     )
     send_timeout: float = field(
         default=30.0,
-        metadata={"help": "Seconds one write of an answer may wait for a client that does not read."},
+        metadata={"help": "Seconds a client may take none of its answer before it is closed."},
     )
     keepalive: int = field(
         default=2, metadata={"help": "Seconds an idle kept-alive connection waits for its next request."}
     )
     max_connections: int = field(
         default=1000, metadata={"help": "Open connections per HTTP worker; more wait in the listen backlog."}
+    )
+    client_connections: int = field(
+        default=64,
+        metadata={
+            "help": "Open connections one client address may hold per HTTP worker; more are closed at once "
+            "(0: no limit)."
+        },
     )
 
     @classmethod

@@ -178,9 +178,13 @@ def _options(
         "accesslog": "-" if access_log else None,
         "timeout": int(settings.query_timeout) + 30,
         # BoundedWorker checks the URL and header limits as the bytes arrive, and answers 414 or
-        # 431 with a reason; gunicorn's own checks would answer a bare 400, and cap a line at 8190.
+        # 431 with a reason; gunicorn's own checks would answer with an HTML page, and cap a line at
+        # 8190 bytes and a head at 100 fields. So its limits are set where they never decide: a
+        # line of any length (0), a field as long as the whole header section (0 would mean 8190
+        # to gunicorn), and its largest field count (the 16 KiB section holds at most 4096).
         "limit_request_line": 0,
-        "limit_request_field_size": 0,
+        "limit_request_field_size": settings.max_header_bytes,
+        "limit_request_fields": 32768,
         # gunicorn's control socket sits at one fixed path per user: two servers
         # (tests, benchmarks) would fight over it, and nothing here uses it.
         "control_socket_disable": True,
