@@ -170,6 +170,13 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _master(port: int) -> list[int]:
+    """The `kg serve` started by this test on ``port`` (named by gunicorn where setproctitle is
+    installed, by its command line where not)."""
+    names = (f"--port {port} ", f"master [kg serve 127.0.0.1:{port}]")
+    return [p for p in _children(os.getpid()) if any(n in _cmdline(p) for n in names)]
+
+
 def _isolated(pids: list[int]) -> list[int]:
     """The processes in a network namespace other than this test's (the query processes without network)."""
     ours = os.readlink("/proc/self/ns/net")
@@ -193,7 +200,7 @@ def test_http_workers_share_the_query_processes_and_a_client_that_leaves_frees_o
     env = {"KG_BUILD_DIR": str(settings.build_dir), "KG_QUERY_TIMEOUT": "120"}
     with kg_serve("--workers", "3", env=env) as url:
         port = urllib.parse.urlparse(url).port
-        (master,) = [p for p in _children(os.getpid()) if f"--port {port} " in _cmdline(p)]
+        (master,) = _master(port)
         (supervisor,) = [p for p in _children(master) if "kg.workers" in _cmdline(p)]
         wait_for(lambda: len(_children(master)) == 4, "three HTTP workers and the supervisor")
         queries = _isolated(_children(supervisor))
@@ -220,7 +227,7 @@ def test_an_http_worker_that_exits_leaves_the_query_processes_serving(settings, 
     """gunicorn unwinds an exiting worker's stack through `kg serve`: what the master owns must stay."""
     with kg_serve("--workers", "2", env={"KG_BUILD_DIR": str(settings.build_dir)}) as url:
         port = urllib.parse.urlparse(url).port
-        (master,) = [p for p in _children(os.getpid()) if f"--port {port} " in _cmdline(p)]
+        (master,) = _master(port)
         wait_for(lambda: len(_children(master)) == 3, "two HTTP workers and the supervisor")
         (supervisor,) = [p for p in _children(master) if "kg.workers" in _cmdline(p)]
         queries = sorted(_children(supervisor))
@@ -244,7 +251,7 @@ def test_a_killed_supervisor_is_restarted_by_the_master(settings, built):
     """Queries recover without a restart of `kg serve` when the query supervisor dies."""
     with kg_serve(env={"KG_BUILD_DIR": str(settings.build_dir)}) as url:
         port = urllib.parse.urlparse(url).port
-        (master,) = [p for p in _children(os.getpid()) if f"--port {port} " in _cmdline(p)]
+        (master,) = _master(port)
         (supervisor,) = [p for p in _children(master) if "kg.workers" in _cmdline(p)]
         os.kill(supervisor, signal.SIGKILL)
 

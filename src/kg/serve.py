@@ -168,6 +168,8 @@ def _options(
 ) -> dict[str, Any]:
     return {
         "bind": f"{host}:{port}",
+        # Where setproctitle is installed gunicorn renames its processes: keep the address visible.
+        "proc_name": f"kg serve {host}:{port}",
         "workers": workers,
         "threads": threads,
         "worker_class": BoundedWorker,
