@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+import kg as kg_package
 from kg.config import REPO_ROOT, Settings
 from kg.pipeline import build
 from kg.store import KnowledgeGraph
 from kg.web import close_app, create_app
 
+# Processes the tests start (query processes, `kg serve`, `kg build`) run the code the tests
+# import, wherever it is: under `make mutation` that is a mutated copy, not the installed tree.
+_SOURCE = str(Path(kg_package.__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE, os.environ.get("PYTHONPATH")]))
+
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The repository's ontology, data and queries; a private build folder."""
-    return Settings(build_dir=tmp_path_factory.mktemp("build"))
+    """The repository's ontology, data and queries; a private build folder.
+
+    ``KG_TEST_BUILD_DIR`` names a folder to build in and reuse instead (``make mutation`` runs
+    the tests once per mutant: ``build`` skips the work while the inputs are unchanged).
+    """
+    reuse = os.environ.get("KG_TEST_BUILD_DIR")
+    return Settings(build_dir=Path(reuse) if reuse else tmp_path_factory.mktemp("build"))
 
 
 @pytest.fixture(scope="session")

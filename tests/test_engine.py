@@ -191,3 +191,47 @@ def test_cli_query_has_the_row_cap(cli, monkeypatch):
     result = cli("query", "--sparql", MEETINGS)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == "2 row(s), cut at the 2-row limit"
+
+
+# ---------------------------------------------------------------- across rebuilds
+
+
+def _get(client, url: str, etag: str | None = None) -> tuple[int, str, str]:
+    """Status, ETag and text of a GET (the response closed: a dump is an open file)."""
+    with client.get(url, headers={"If-None-Match": etag} if etag else {}) as response:
+        return response.status_code, response.headers["ETag"], response.get_data(as_text=True)
+
+
+def test_a_rebuild_changes_the_etag_and_an_old_one_gets_200(data_copy):
+    """The ETag names the build as well as the job: after a rebuild with changed data, a client's
+    old If-None-Match must not get 304 for an answer that has changed."""
+    from kg.pipeline import build
+
+    def serve() -> tuple:
+        build(data_copy)
+        app = create_app(dataclasses.replace(data_copy, query_workers=0))
+        return app, app.test_client()
+
+    urls = [
+        "/sparql?query=SELECT+%3Fl+WHERE+%7B+place%3Ahamburg+rdfs%3Alabel+%3Fl+%7D",
+        "/api/queries/timeline.csv",
+        "/dumps/all.ttl",
+    ]
+    app, client = serve()
+    try:
+        old = {url: _get(client, url)[1] for url in urls}
+        assert [_get(client, url, old[url])[0] for url in urls] == [304, 304, 304]
+    finally:
+        close_app(app)
+    path = data_copy.data_dir / "entities.ttl"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"Hamburg"@en', '"Hamburg (city)"@en'), encoding="utf-8"
+    )
+    app, client = serve()
+    try:
+        for url in urls:
+            status, etag, _ = _get(client, url, old[url])
+            assert status == 200 and etag != old[url], url
+        assert "Hamburg (city)" in _get(client, urls[0])[2]
+    finally:
+        close_app(app)

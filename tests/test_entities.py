@@ -150,3 +150,26 @@ def test_no_dangling_internal_link_on_any_page(client, kg):
             if target.split("?")[0] not in {s.split("?")[0] for s in seen}:
                 queue.append(target)
     assert len(seen) > 200
+
+
+@pytest.mark.parametrize("accept", ["*/*", None, "text/html", "text/*"])
+def test_a_bare_wildcard_or_no_accept_gets_html_as_documented(client, accept):
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/id/meeting/2018-07-16-helsinki", headers=headers)
+    assert response.status_code == 200 and response.mimetype == "text/html", accept
+    assert response.headers["Content-Location"] == "/id/meeting/2018-07-16-helsinki.html"
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("text/turtle, */*;q=0.1", "text/turtle"),
+        ("application/ld+json, text/html;q=0.5", "application/ld+json"),
+        ("text/html;q=0.5, application/n-triples", "application/n-triples"),
+        ("text/html;q=0, */*", "text/turtle"),
+        ("application/json", "application/ld+json"),
+    ],
+)
+def test_an_rdf_type_preferred_over_html_gets_rdf(client, accept, media):
+    response = client.get("/id/meeting/2018-07-16-helsinki", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == media, accept

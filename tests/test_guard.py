@@ -335,3 +335,162 @@ def test_a_query_with_service_is_kept_short_at_the_limit_and_one_over():
     with pytest.raises(PayloadTooLarge, match="the limit for those is 4096"):
         check(head + "x" * (guard.SERVICE_QUERY_LIMIT + 1 - len(head)))
     check("ASK {} #" + "x" * 8000)  # no SERVICE: the general limit
+
+
+# ---------------------------------------------------------------- the lexical scan, rule by rule
+
+
+def scan(query: str, base: str | None = None) -> guard.Scan:
+    return guard.scan(guard.normalise(query), base)
+
+
+def test_from_is_reported_and_its_absence_too():
+    assert check("SELECT * FROM <urn:g> WHERE { ?s ?p ?o }").has_dataset is True
+    assert check("select * from named <urn:g> where { ?s ?p ?o }").has_dataset is True
+    assert check("ASK { ?s ?p ?o }").has_dataset is False
+    assert check('ASK { ?s ?p "FROM" } # FROM').has_dataset is False
+
+
+def test_a_comment_between_service_and_its_target_is_skipped():
+    q = "SELECT * WHERE { SERVICE # the endpoint:\n <https://query.wikidata.org/sparql> { ?s ?p ?o } }"
+    assert check(q).services == ALLOWED
+    q = "PREFIX w: # c\n <https://query.wikidata.org/> SELECT * WHERE { SERVICE w:sparql { ?s ?p ?o } }"
+    assert check(q).services == ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("query", "services"),
+    [
+        # A colon inside the local name belongs to it.
+        ("PREFIX p: <http://127.0.0.1:9/> SELECT * WHERE { SERVICE p:a:b {} }", ("http://127.0.0.1:9/a:b",)),
+        ("PREFIX : <http://127.0.0.1:9/> SELECT * WHERE { SERVICE:a:b {} }", ("http://127.0.0.1:9/a:b",)),
+        ("SELECT * WHERE { SERVICE nope:x {} }", ("(undeclared prefix nope:)x",)),
+        ("SELECT * WHERE { SERVICE:x {} }", ("(undeclared prefix :)x",)),
+        ("SELECT * WHERE { SERVICE ?u {} }", ("?u",)),
+        ("SELECT * WHERE { SERVICE SILENT ?u {} }", ("?u",)),
+        ("SELECT * WHERE { SERVICE { } }", ("(not a target: '{')",)),
+        ("SELECT * WHERE { ?s ?p ?o } SERVICE", ("(not a target: '')",)),
+        # Only PREFIX declares a prefix, and only BASE sets the base.
+        ("PREFIX p: <http://a/> SELECT * { ?s a p:x <http://b/> . SERVICE p:y {} }", ("http://a/y",)),
+        ("BASE <http://a/> SELECT * { ?s a <http://b/x> . SERVICE <y> {} }", ("http://a/y",)),
+        ("BASE <http://a/b/> SELECT * { SERVICE <y> {} }", ("http://a/b/y",)),
+        ("BASE <http://a/> BASE <c/> SELECT * { SERVICE <y> {} }", ("http://a/c/y",)),
+        ("PREFIX p: <x/> BASE <http://a/> SELECT * { SERVICE p:y {} }", ("x/y",)),
+        ("BASE <http://a/> PREFIX p: <x/> SELECT * { SERVICE p:y {} }", ("http://a/x/y",)),
+    ],
+)
+def test_scan_resolves_service_targets_lexically(query, services):
+    assert scan(query).services == services
+
+
+def test_scan_resolves_against_the_endpoints_base_when_the_query_has_none():
+    assert scan("SELECT * { SERVICE <y> {} }", "http://e/sparql").services == ("http://e/y",)
+    assert scan("SELECT * { SERVICE <y> {} }").services == ("y",)
+
+
+@pytest.mark.parametrize(
+    ("query", "keyword"),
+    [
+        ("select ?s {}", "SELECT"),
+        ("PREFIX a: <x:> BASE <y:> insert data {}", "INSERT"),
+        ("# SELECT\nASK {}", "ASK"),
+        ("<a:b>", ""),
+        ("", ""),
+    ],
+)
+def test_first_keyword(query, keyword):
+    assert guard.first_keyword(query) == keyword
+
+
+def test_an_update_written_with_escapes_is_recognised_by_parsing_it():
+    """rdflib decodes \\u escapes anywhere: the first word is not INSERT to the scan, but the text
+    parses as an update, so it is refused by the parse alone."""
+    with pytest.raises(Forbidden, match="read-only"):
+        check("\\u0049NSERT DATA { <a:b> <a:c> <a:d> }")
+
+
+def test_an_unknown_first_word_is_left_to_the_engine():
+    assert check("BOGUS { ?s ?p ?o }") == guard.Scan(1, False, ())
+
+
+def test_the_nesting_that_rdflib_cannot_parse_is_refused_by_its_own_message():
+    q = "SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> " + "{" * 1000 + "}" * 1000 + " }"
+    with pytest.raises(BadRequest) as info:
+        guard.check(guard.normalise(q), 16384, 5000, ALLOWED, None)
+    assert info.value.message == "the query nests too deeply to check its SERVICE calls"
+
+
+def test_a_service_query_that_does_not_parse_names_the_parsers_first_line():
+    with pytest.raises(BadRequest) as info:
+        check("SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ")
+    message = info.value.message
+    prefix = (
+        "a query that mentions SERVICE must parse as SPARQL 1.1 so that its endpoints can be checked; "
+        "it does not: "
+    )
+    assert message.startswith(prefix) and "\n" not in message
+    assert message[len(prefix) :].startswith("Expected ")
+
+
+# ---------------------------------------------------------------- each refusal says what it refused
+
+
+def test_an_update_is_refused_with_the_read_only_message():
+    with pytest.raises(Forbidden) as info:
+        check("INSERT DATA { <a:b> <a:c> <a:d> }")
+    assert info.value.message == "this endpoint is read-only: SPARQL Update operations are not accepted"
+
+
+def test_an_escape_in_a_service_query_is_refused_with_its_message():
+    with pytest.raises(BadRequest) as info:
+        check('SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p "\\u0041" } }')
+    assert info.value.message == (
+        "a query that mentions SERVICE may not use \\u or \\U escapes; write the characters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "grammar", "lexical"),
+    [
+        # rdflib keeps a local-name escape that the lexical rules stop at: refused, not guessed.
+        (
+            "SELECT * WHERE { SERVICE wd:Q\\-1 { ?s ?p ?o } SERVICE wd:Q\\-2 { ?s ?p ?o } }",
+            "http://www.wikidata.org/entity/Q\\-1, http://www.wikidata.org/entity/Q\\-2",
+            "http://www.wikidata.org/entity/Q, http://www.wikidata.org/entity/Q",
+        ),
+        # A prefix named `service` reads as the keyword to the lexical rules (as to Oxigraph),
+        # in its declaration too.
+        (
+            "PREFIX service: <http://x/> SELECT * WHERE { ?s service:p ?o }",
+            "none",
+            "(undeclared prefix :), (undeclared prefix :)p",
+        ),
+    ],
+)
+def test_a_service_clause_the_two_readings_disagree_on_is_refused_naming_both(query, grammar, lexical):
+    with pytest.raises(BadRequest) as info:
+        check(query)
+    assert info.value.message == (
+        "the query's SERVICE clauses read differently to the grammar and to the lexical rules "
+        f"({grammar} vs {lexical}); write each SERVICE clause plainly"
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "allow", "shown", "allowed"),
+    [
+        ("<http://127.0.0.1:9/>", ALLOWED, "<http://127.0.0.1:9/>", "https://query.wikidata.org/sparql"),
+        ("?u", ALLOWED, "?u", "https://query.wikidata.org/sparql"),
+        (
+            "<http://127.0.0.1:9/>",
+            ("https://a.example/s", "https://b.example/s"),
+            "<http://127.0.0.1:9/>",
+            "https://a.example/s, https://b.example/s",
+        ),
+        ("<https://query.wikidata.org/sparql>", (), "<https://query.wikidata.org/sparql>", "none"),
+    ],
+)
+def test_a_service_target_not_allowed_is_named_with_the_allowlist(target, allow, shown, allowed):
+    with pytest.raises(BadRequest) as info:
+        check(f"SELECT * WHERE {{ SERVICE {target} {{ ?s ?p ?o }} }}", allow=allow)
+    assert info.value.message == f"SERVICE {shown} is not allowed; allowed endpoints: {allowed}"

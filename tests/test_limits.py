@@ -132,3 +132,39 @@ def test_a_clients_second_query_waits_its_turn_then_gets_503_with_retry_after(se
             os.kill(pid, signal.SIGKILL)  # end the expensive query now
         first.join(timeout=30)
         close_app(app)
+
+
+@pytest.mark.parametrize(
+    ("query", "fmt"),
+    [
+        ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT {n}", "json"),
+        ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT {n}", "csv"),
+        ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT {n}", "nt"),
+    ],
+    ids=["select-json", "select-csv", "construct-nt"],
+)
+def test_exactly_the_row_cap_is_whole_and_one_more_is_cut(limited, query, fmt):
+    client = limited.test_client()
+
+    def lines(n: int):
+        response = client.get("/sparql", query_string={"query": query.replace("{n}", str(n)), "format": fmt})
+        assert response.status_code == 200
+        text = response.get_data(as_text=True)
+        count = (
+            len(_json(response)["results"]["bindings"])
+            if fmt == "json"
+            else len(text.strip().splitlines()) - (fmt == "csv")
+        )
+        return count, response.headers.get("X-Result-Truncated")
+
+    assert lines(5) == (5, None)
+    assert lines(6) == (5, "true")
+
+
+def test_the_html_notice_only_when_rows_were_cut(limited):
+    client = limited.test_client()
+    query = "SELECT ?s WHERE { ?s ?p ?o } LIMIT "
+    exact = client.get("/sparql", query_string={"query": query + "5", "format": "html"})
+    assert "Only the first" not in exact.get_data(as_text=True)
+    over = client.get("/sparql", query_string={"query": query + "6", "format": "html"})
+    assert "Only the first 5 rows are shown" in over.get_data(as_text=True)

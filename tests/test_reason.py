@@ -115,3 +115,77 @@ def test_no_wikidata_view_for_month_only_dates(inferred):
 def test_project_vocabulary_has_no_wikidata_duplicates(inferred):
     assert (M, HOS.participant, WD.Q7747) not in inferred
     assert (WD.Q7747, RDF.type, HOS.Person) not in inferred
+
+
+# ---------------------------------------------------------------- what the filter must keep
+
+
+@pytest.mark.parametrize(
+    "triple",
+    [
+        (WD.Q7747, RDFS.label, Literal("Vladimir Putin", lang="en")),
+        (WD.Q7747, RDFS.label, Literal("Владимир Путин", lang="ru")),
+        (WD.Q218295, SKOS.altLabel, Literal("President of the Russian Federation", lang="en")),
+        (WD.Q159, SKOS.altLabel, Literal("Russian Federation", lang="en")),
+        (WD.Q7747, OWL.sameAs, ID["person/vladimir-putin"]),
+        (WD.Q7747, WDT.P39, WD.Q218295),
+    ],
+)
+def test_the_wikidata_view_keeps_labels_alternative_labels_and_sameas(inferred, triple):
+    assert triple in inferred
+
+
+@pytest.mark.parametrize(
+    ("triple", "kept"),
+    [
+        ((WD.Q1, RDFS.label, Literal("x", lang="en")), True),
+        ((WD.Q1, SKOS.altLabel, Literal("x", lang="en")), True),
+        ((WD.Q1, OWL.sameAs, ID["x"]), True),
+        ((ID["x"], OWL.sameAs, WD.Q1), True),
+        ((WD.Q1, WDT.P31, WD.Q5), True),
+        ((ID["x"], WDT.P710, WD.Q1), True),
+        ((WD.Q1, RDF.type, HOS.Person), False),
+        ((ID["m"], HOS.participant, WD.Q1), False),
+        ((WD.Q1, RDFS.comment, Literal("x")), False),
+        ((ID["x"], OWL.sameAs, ID["x"]), False),
+        ((WD.Q1, OWL.sameAs, WD.Q1), False),
+        ((ID["x"], OWL.sameAs, ID["y"]), True),
+        ((Literal("2017-07-07"), RDF.type, RDFS.Literal), False),
+        ((Literal("x"), OWL.sameAs, Literal("x")), False),
+        ((ID["x"], HOS.participant, ID["y"]), True),
+        ((ID["x"], RDFS.label, Literal("x")), True),
+        # A literal that spells a Wikidata IRI is not a Wikidata IRI.
+        ((ID["x"], RDFS.seeAlso, Literal(str(WD.Q1))), True),
+        ((URIRef("http://www.wikidata.org/wiki/Q1"), RDF.type, HOS.Person), True),
+    ],
+)
+def test_keep(triple, kept):
+    assert keep(*triple) is kept
+
+
+def test_the_closure_filters_as_keep_says_on_a_small_graph():
+    """closure() itself, on a few triples (fast): literal subjects, reflexive sameAs and the
+    project's vocabulary on Wikidata IRIs go; the Wikidata view and everything else stays."""
+    ontology = Graph()
+    ontology.add((HOS.participant, RDFS.subPropertyOf, WDT.P710))
+    ontology.add((HOS.participant, RDF.type, OWL.ObjectProperty))
+    data = Graph()
+    person, meeting = ID["person/p"], ID["meeting/m"]
+    data.add((meeting, HOS.participant, person))
+    data.add((person, OWL.sameAs, WD.Q1))
+    data.add((person, RDFS.label, Literal("P", lang="en")))
+    data.add((person, SKOS.altLabel, Literal("Q", lang="en")))
+    data.add(
+        (meeting, HOS.date, Literal("2017-07-07", datatype=URIRef("http://www.w3.org/2001/XMLSchema#date")))
+    )
+    inferred = closure(ontology, data)
+    assert (WD.Q1, RDFS.label, Literal("P", lang="en")) in inferred
+    assert (WD.Q1, SKOS.altLabel, Literal("Q", lang="en")) in inferred
+    assert (WD.Q1, OWL.sameAs, person) in inferred
+    assert (meeting, WDT.P710, WD.Q1) in inferred and (meeting, WDT.P710, person) in inferred
+    assert (meeting, HOS.participant, WD.Q1) not in inferred
+    assert not [t for t in inferred if isinstance(t[0], Literal)]
+    assert not [t for t in inferred if t[1] == OWL.sameAs and t[0] == t[2]]
+    assert not set(inferred) & (set(data) | set(ontology))
+    full = full_closure(ontology, data)
+    assert set(inferred) == {t for t in full if keep(*t)} - set(data) - set(ontology)

@@ -174,3 +174,207 @@ def test_the_result_cache_keeps_any_query_within_the_size_limit_and_counts_it(co
     answers = [client.post("/sparql", data=long).headers["X-Cache"] for _ in range(2)]
     assert answers == ["miss", "hit"]
     assert client.application.extensions["kg_engine"].cache_size > 12000
+
+
+# ---------------------------------------------------------------- the middleware alone, with a stand-in app
+
+
+class _Body(list):
+    """A WSGI body that records whether it was closed."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _App:
+    """A WSGI app answering with a fixed status and headers, counting its calls."""
+
+    def __init__(self, status="200 OK", headers=None, storable=True, body=(b"ab", b"cd")) -> None:
+        self.status = status
+        self.headers = headers or [("Content-Type", "text/plain"), ("X-Cache", "miss")]
+        self.storable = storable
+        self.body = body
+        self.calls = 0
+        self.last: _Body | None = None
+
+    def __call__(self, environ, start_response):
+        from kg.web.response_cache import STORABLE
+
+        self.calls += 1
+        if self.storable:
+            environ[STORABLE] = True
+        start_response(self.status, list(self.headers))
+        self.last = _Body(self.body)
+        return self.last
+
+
+def _environ(method="GET", **extra) -> dict:
+    base = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/sparql",
+        "QUERY_STRING": "query=x",
+        "HTTP_HOST": "localhost",
+        "wsgi.url_scheme": "http",
+    }
+    return {**base, **extra}
+
+
+def _call(cache, **environ):
+    seen = []
+    body = b"".join(
+        cache(_environ(**environ), lambda status, headers, exc_info=None: seen.extend([status, headers]))
+    )
+    return seen[0], dict(seen[1]), body
+
+
+def test_a_stored_answer_is_replayed_with_x_cache_hit():
+    from kg.web.response_cache import ResponseCache
+
+    app = _App()
+    cache = ResponseCache(app, 1 << 20)
+    assert _call(cache) == ("200 OK", {"Content-Type": "text/plain", "X-Cache": "miss"}, b"abcd")
+    assert app.last.closed and len(cache) == 1
+    assert _call(cache) == ("200 OK", {"Content-Type": "text/plain", "X-Cache": "hit"}, b"abcd")
+    assert app.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "environ"),
+    [
+        ({"storable": False}, {}),
+        ({"status": "201 Created"}, {}),
+        ({"status": "304 Not Modified"}, {}),
+        ({}, {"method": "POST"}),
+        ({}, {"method": "HEAD"}),
+        ({}, {"HTTP_IF_NONE_MATCH": '"abc"'}),
+    ],
+    ids=["unmarked", "201", "304", "post", "head", "revalidation"],
+)
+def test_what_the_middleware_never_stores(answer, environ):
+    from kg.web.response_cache import ResponseCache
+
+    app = _App(**answer)
+    cache = ResponseCache(app, 1 << 20)
+    for _ in range(2):
+        assert _call(cache, **environ)[2] == b"abcd"
+    assert app.calls == 2 and len(cache) == 0 and cache.size == 0
+
+
+@pytest.mark.parametrize(
+    "header", [{"HTTP_CACHE_CONTROL": "max-age=0, no-cache"}, {"HTTP_PRAGMA": "no-cache"}]
+)
+def test_no_cache_reaches_the_app_and_replaces_the_stored_answer(header):
+    from kg.web.response_cache import ResponseCache
+
+    app = _App()
+    cache = ResponseCache(app, 1 << 20)
+    _call(cache)
+    app.body = (b"new",)
+    assert _call(cache, **header)[2] == b"new" and app.calls == 2
+    assert _call(cache)[2] == b"new" and app.calls == 2  # the fresh answer is the stored one now
+
+
+def test_the_key_is_the_url_host_scheme_accept_and_origin():
+    from kg.web.response_cache import ResponseCache
+
+    app = _App()
+    cache = ResponseCache(app, 1 << 20)
+    _call(cache)
+    _call(cache, HTTP_USER_AGENT="other", HTTP_ACCEPT_LANGUAGE="ru")  # not part of the key
+    assert app.calls == 1
+    for extra in (
+        {"SCRIPT_NAME": "/kg"},
+        {"PATH_INFO": "/other"},
+        {"QUERY_STRING": "query=y"},
+        {"HTTP_HOST": "example.org"},
+        {"wsgi.url_scheme": "https"},
+        {"HTTP_ACCEPT": "text/csv"},
+        {"HTTP_ORIGIN": "https://example.org"},
+    ):
+        _call(cache, **extra)
+    assert app.calls == 8 and len(cache) == 8
+    key = ResponseCache.key("", "/sparql", "query=x", "localhost", "http", None, None)
+    assert key == ("", "/sparql", "query=x", "localhost", "http", None, None)
+    assert cache.lookup(key).body == b"abcd"
+    assert cache.lookup(("", "/sparql", "query=x", "localhost", "http", "text/csv", None)).body == b"abcd"
+    assert cache.lookup(("nope",)) is None
+
+
+def test_the_wire_headers_leave_out_what_the_server_writes_itself():
+    from kg.web.response_cache import ResponseCache
+
+    headers = [
+        ("Content-Type", "text/plain"),
+        ("Connection", "keep-alive"),
+        ("Keep-Alive", "timeout=2"),
+        ("Date", "today"),
+        ("Server", "x"),
+        ("Transfer-Encoding", "chunked"),
+        ("X-Cache", "miss"),
+    ]
+    cache = ResponseCache(_App(headers=headers), 1 << 20)
+    _call(cache)
+    (stored,) = [cache.lookup(key) for key in list(cache._stored)]
+    assert stored.wire == b"Content-Type: text/plain\r\nX-Cache: hit\r\n"
+    assert stored.headers[-1] == ("X-Cache", "hit") and len(stored.headers) == len(headers)
+    assert stored.size == (
+        len("200 OK") + sum(len(k) + len(v) + 4 for k, v in stored.headers) + len(b"abcd") + len(stored.wire)
+    )
+
+
+def test_an_answer_whose_headers_are_not_latin_1_is_not_stored():
+    from kg.web.response_cache import ResponseCache
+
+    app = _App(headers=[("Content-Disposition", "attachment; filename=\u0995.csv")])
+    cache = ResponseCache(app, 1 << 20)
+    assert _call(cache)[2] == b"abcd" and _call(cache)[2] == b"abcd"
+    assert app.calls == 2 and len(cache) == 0
+
+
+def test_the_size_counts_keys_headers_bodies_and_the_overhead():
+    from kg.cache import weight
+    from kg.web.response_cache import ENTRY_OVERHEAD, ResponseCache
+
+    cache = ResponseCache(_App(), 1 << 20)
+    _call(cache)
+    ((key, stored),) = list(cache._stored.items())
+    assert cache.size == stored.size + ENTRY_OVERHEAD + weight(key)
+
+
+def test_a_key_over_the_middlewares_limit_is_not_stored():
+    from kg.web.response_cache import ResponseCache
+
+    app = _App()
+    small_keys = ResponseCache(app, 1 << 20, max_key=100)
+    _call(small_keys, QUERY_STRING="q" * 100)
+    _call(small_keys, QUERY_STRING="q" * 100)
+    assert app.calls == 2 and len(small_keys) == 0
+    _call(small_keys, QUERY_STRING="q")
+    assert len(small_keys) == 1
+
+
+def test_an_answer_larger_than_the_whole_cache_is_passed_on_and_not_stored():
+    from kg.web.response_cache import ResponseCache
+
+    app = _App(body=(b"x" * 5000,))
+    cache = ResponseCache(app, 4096)
+    assert _call(cache)[2] == b"x" * 5000
+    assert len(cache) == 0
+
+
+def test_an_apps_exc_info_reaches_the_server():
+    from kg.web.response_cache import ResponseCache
+
+    failure = (ValueError, ValueError("x"), None)
+
+    def app(environ, start_response):
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")], failure)
+        return [b"x"]
+
+    seen = []
+    cache = ResponseCache(app, 1 << 20)
+    body = cache(_environ(), lambda status, headers, exc_info=None: seen.append(exc_info))
+    assert list(body) == [b"x"] and seen == [failure]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -308,5 +309,45 @@ def test_slot_files_stay_bounded_however_many_addresses_come(settings, built):
         files = list((Path(processes.address).parent / "clients").iterdir())
         assert 0 < len(files) <= 300 and all(f.name.split(".")[0].isdigit() for f in files)
         assert all(int(f.name.split(".")[0]) < 4096 for f in files)
+    finally:
+        processes.close()
+
+
+def test_a_process_that_fails_while_serving_backs_off_and_recovers(settings, built, tmp_path):
+    """A replacement that cannot open the store (the build went away under a running server) ends
+    at once: the supervisor waits longer after each such failure instead of forking in a loop, and
+    serves again once the store can be opened."""
+    import shutil
+
+    shutil.copy(settings.artifact, tmp_path / "graph.nq")
+    shutil.copytree(settings.artifact.parent / "store", tmp_path / "store")
+    processes = QueryProcesses(tmp_path / "graph.nq", 1, 100, service_size=0)
+    try:
+        client = QueryClient(processes.address)
+        assert client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
+        (tmp_path / "graph.nq").rename(tmp_path / "away.nq")  # every new process now fails to start
+        (pid,) = processes.pids()
+        os.kill(pid, signal.SIGKILL)
+        exits = Path(processes.address).parent / "exits"
+
+        def failures() -> list[float]:
+            notes = [p for p in exits.iterdir() if p.read_text(encoding="utf-8") == "exit 1"]
+            return sorted(p.stat().st_mtime for p in notes)
+
+        wait_for(lambda: len(failures()) >= 4, "four replacements failed", seconds=30)
+        times = failures()
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # Without the back-off a failed start is retried within milliseconds, in a tight loop.
+        assert gaps[2] >= 0.2 and gaps[2] > gaps[0], gaps
+        (tmp_path / "away.nq").rename(tmp_path / "graph.nq")
+
+        def answers() -> bool:
+            try:
+                return client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
+            except ServiceBusy:
+                return False
+
+        wait_for(answers, "queries are answered again", seconds=30)
+        assert processes.restarts == 0  # the supervisor itself never died
     finally:
         processes.close()

@@ -1,7 +1,9 @@
 """The command line: verbs follow the data's life (build, validate, serve).
 
 Each command is a few lines calling the library; KGError becomes a clean
-ClickException at this edge, never a traceback.
+ClickException at this edge, never a traceback. Each command imports the
+library it calls when it runs: `kg serve` is gunicorn's master process, which
+stays without rdflib and Flask, and `kg --help` or `kg dump` load neither.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 
 import click
 
+from kg import formats
 from kg.config import SETTINGS, Settings
-from kg.errors import KGError
+from kg.errors import KGError, NotBuilt
 
 
 def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,7 +43,7 @@ def main() -> None:
 @_clean_errors
 def build_cmd(force: bool) -> None:
     """Load, validate and reason; write build/ (graph.nq, Turtle dumps, manifest)."""
-    from kg.pipeline import build
+    from kg.pipeline import build  # here: see the module's docstring
 
     click.echo(build(Settings.from_env(), force=force).summary())
 
@@ -49,7 +52,7 @@ def build_cmd(force: bool) -> None:
 @_clean_errors
 def validate_cmd() -> None:
     """Check the data against the SHACL shapes and QC checks; exit 1 on any problem."""
-    from kg.load import load
+    from kg.load import load  # here: see the module's docstring
     from kg.validate import validate
 
     settings = Settings.from_env()
@@ -71,8 +74,8 @@ def validate_cmd() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["ttl", "nt", "nq", "trig", "jsonld"]),
-    default="ttl",
+    type=click.Choice([f.suffix for f in formats.DUMPED]),
+    default=formats.DUMPED[0].suffix,
     show_default=True,
     help="Serialization.",
 )
@@ -83,8 +86,6 @@ def validate_cmd() -> None:
 @_clean_errors
 def dump_cmd(graph_set: str, fmt: str, gz: bool, output: Path | None) -> None:
     """Write a dump of the last build (the same bytes /dumps serves)."""
-    from kg.errors import NotBuilt
-
     settings = Settings.from_env()
     source = settings.build_dir / "dumps" / f"{graph_set}.{fmt}{'.gz' if gz else ''}"
     if not source.is_file():
@@ -100,7 +101,7 @@ def dump_cmd(graph_set: str, fmt: str, gz: bool, output: Path | None) -> None:
 @_clean_errors
 def queries_cmd() -> None:
     """List the canned queries and their parameters."""
-    from kg.queries import load_queries
+    from kg.queries import load_queries  # here: see the module's docstring
 
     for query in load_queries(Settings.from_env().queries_dir).values():
         click.echo(f"{query.name}\n    {query.title}")
@@ -125,7 +126,7 @@ def queries_cmd() -> None:
     "fmt",
     default="table",
     show_default=True,
-    type=click.Choice(["table", "json", "csv", "tsv", "xml", "turtle", "nt"]),
+    type=click.Choice(["table", *(f.name for f in formats.WRITTEN)]),
     help="Output format.",
 )
 @click.option("--infer/--no-infer", default=True, show_default=True, help="Include the inferred graph.")
@@ -137,7 +138,7 @@ def query_cmd(
 
     The server's limits hold: KG_QUERY_TIMEOUT (the query runs in a process that is stopped then)
     and KG_MAX_ROWS."""
-    from kg.console import run_query
+    from kg.console import run_query  # here: see the module's docstring
 
     click.echo(run_query(Settings.from_env(), name, params, sparql, file, fmt, infer), nl=False)
 
@@ -174,7 +175,7 @@ def serve_cmd(
     access_log: bool,
 ) -> None:
     """Serve the built graph (or --data files) with gunicorn, a production WSGI server."""
-    from kg.serve import serve
+    from kg.serve import serve  # here: see the module's docstring
 
     settings = Settings.from_env(query_workers=query_workers)
     serve(

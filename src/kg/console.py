@@ -6,22 +6,25 @@ import dataclasses
 import json
 from pathlib import Path
 
+from kg import formats
 from kg.config import Settings
 from kg.engine import Engine
 from kg.errors import BadRequest
 from kg.execute import Job
-from kg.formats import GRAPH, RESULTS
 from kg.queries import load_queries
 from kg.store import KnowledgeGraph
 
-_MEDIA = {
-    "json": "application/sparql-results+json",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "xml": "application/sparql-results+xml",
-    "turtle": "text/turtle",
-    "nt": "application/n-triples",
-}
+TABLE = "table"  # a SELECT or ASK as text; the other names are those of kg.formats
+
+
+def _media_types(fmt: str) -> tuple[str, str]:
+    """The media types for a results and for a graph answer: the format's own for its kind,
+    the first of the other kind's table (SPARQL JSON, Turtle) for the other."""
+    results, graph = next(iter(formats.RESULTS)), next(iter(formats.GRAPH))
+    if fmt == TABLE:
+        return results, graph
+    chosen = formats.by_name(fmt)
+    return (chosen.media_type, graph) if chosen.kind == "results" else (results, chosen.media_type)
 
 
 def run_query(
@@ -54,14 +57,12 @@ def run_query(
         raise BadRequest("-p/--param goes with a canned query NAME")
     else:
         text = sparql if sparql else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
-    media = _MEDIA.get(fmt, "application/sparql-results+json")
-    results = media if media in RESULTS else "application/sparql-results+json"
-    graph = media if media in GRAPH else "text/turtle"
+    results, graph = _media_types(fmt)
     # A query in the terminal has the server's limits too: one query process, killed at the time limit.
     job = Job(text, results, graph, infer=infer, bindings=bindings, network=_network(text))
     with Engine(KnowledgeGraph.from_artifact(settings.artifact), _one_process(settings)) as engine:
         answer, _ = engine.run(job)
-    if fmt != "table" or answer.kind == "graph":
+    if fmt != TABLE or answer.kind == "graph":
         return answer.body.decode("utf-8")
     return _table(json.loads(answer.body), answer.truncated, settings.max_rows)
 

@@ -19,16 +19,12 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
+from kg import formats
 from kg.load import new_graph
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, PREFIXES
 
-FORMATS = {  # extension: (media type, description)
-    "ttl": ("text/turtle", "Turtle"),
-    "nt": ("application/n-triples", "N-Triples"),
-    "nq": ("application/n-quads", "N-Quads (named graphs kept)"),
-    "trig": ("application/trig", "TriG (named graphs kept)"),
-    "jsonld": ("application/ld+json", "JSON-LD (with a context)"),
-}
+# suffix: (media type, description), one entry per dumped row of kg.formats.FORMATS
+FORMATS = {f.suffix: (f.media_type, f.description) for f in formats.DUMPED}
 GRAPH_SETS = {
     "asserted": "The ontology and the asserted data",
     "inferred": "What OWL 2 RL reasoning adds (the inferred graph alone)",
@@ -106,9 +102,30 @@ def _render(fmt: str, graphs: dict[URIRef, Graph]) -> bytes:
         return union.serialize(format="turtle", encoding="utf-8")
     # use_rdf_type: rdflib would write a blank-node class into "@type" as an object,
     # which is not valid JSON-LD; as an ordinary rdf:type property it is.
-    return union.serialize(
-        format="json-ld", context=dict(PREFIXES), use_rdf_type=True, encoding="utf-8", indent=1
-    )
+    written = union.serialize(format="json-ld", context=dict(PREFIXES), use_rdf_type=True, encoding="utf-8")
+    return _stable_json(json.loads(written))
+
+
+def _stable_json(document: object) -> bytes:
+    """JSON-LD in one order for the same graph: rdflib writes nodes and values in hash order.
+
+    Every array is a set of nodes or values (sorted here by its canonical JSON) except
+    an ``@list`` (an RDF collection), whose order is its meaning and is kept.
+    """
+    return json.dumps(_sorted_json(document), sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _sorted_json(value: object, ordered: bool = False) -> object:
+    if isinstance(value, dict):
+        return {key: _sorted_json(item, ordered=key == "@list") for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_json(item) for item in value]
+        return items if ordered else sorted(items, key=_json_key)
+    return value
+
+
+def _json_key(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def write_dumps(ontology: Graph, data: Graph, inferred: Graph, folder: Path) -> list[DumpFile]:

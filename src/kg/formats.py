@@ -1,4 +1,13 @@
-"""Content negotiation as data: media types ⇄ pyoxigraph formats, per result kind.
+"""Every output format, once: one row each in ``FORMATS``; every other format table is derived.
+
+A row says what a format is (media type, file suffix, W3C format IRI, label),
+what it carries (SELECT/ASK ``results`` or RDF ``graph``s), the other names
+clients use for it (``format=`` values, media types), and how it is written
+(pyoxigraph's serializer; None for HTML, which the views render). Content
+negotiation, the dumps ``kg build`` writes, the OpenAPI enums, the CLI's
+choices, the Service Description, the page links, the URL suffixes and the
+files ``kg serve --data`` reads all come from these rows: a new format is one
+row (and its tests).
 
 ``negotiate(kind, accept, format_values)`` picks what to send. A ``format=``
 (or ``output=`` / ``results=``, as SPARQLWrapper sends them) overrides the
@@ -13,95 +22,202 @@ from typing import TYPE_CHECKING, Literal
 
 import pyoxigraph as ox
 
+from kg.errors import NotAcceptable
+
 if TYPE_CHECKING:
     from werkzeug.datastructures import MIMEAccept
 
-from kg.errors import NotAcceptable
-
 Kind = Literal["results", "graph"]
+KINDS: tuple[Kind, ...] = ("results", "graph")
+W3C = "http://www.w3.org/ns/formats/"
 
 
 @dataclass(frozen=True)
-class Choice:
+class Format:
+    kind: Kind  # what it carries: SELECT/ASK results, or an RDF graph (CONSTRUCT/DESCRIBE, pages, dumps)
     media_type: str
-    format: ox.QueryResultsFormat | ox.RdfFormat | None  # None: rendered as HTML
-    extension: str
+    format: ox.QueryResultsFormat | ox.RdfFormat | None  # the serializer; None: HTML, rendered by a view
+    suffix: str  # file and URL suffix, without the dot: dumps, /id/X.ttl
+    w3c: str | None  # the W3C format IRI (http://www.w3.org/ns/formats/…), for the Service Description
+    label: str  # for people: page links, downloads, error messages
+    names: tuple[str, ...]  # format= values; the first is the canonical name (CLI, OpenAPI, /api/…/q.json)
+    media_aliases: tuple[str, ...] = ()  # other media types clients ask for it by
+    read_suffixes: tuple[str, ...] = ()  # other file suffixes read as this format (kg serve --data)
+    dump: bool = False  # kg build writes every graph set in it
+    note: str = ""  # said of it in the list of downloads
+    named_graphs: bool = False  # keeps the named graphs (quads)
+    prefixes: bool = False  # written with the project's prefixes
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    @property
+    def description(self) -> str:
+        return f"{self.label} ({self.note})" if self.note else self.label
 
 
-# First entry of each table is the default for */* or no Accept header.
-RESULTS: dict[str, Choice] = {
-    c.media_type: c
-    for c in (
-        Choice("application/sparql-results+json", ox.QueryResultsFormat.JSON, "srj"),
-        Choice("application/sparql-results+xml", ox.QueryResultsFormat.XML, "srx"),
-        Choice("text/csv", ox.QueryResultsFormat.CSV, "csv"),
-        Choice("text/tab-separated-values", ox.QueryResultsFormat.TSV, "tsv"),
-        Choice("text/html", None, "html"),
-    )
+# One row per format. Within a kind, the first row answers */* or no Accept header.
+FORMATS: tuple[Format, ...] = (
+    Format(
+        "results",
+        "application/sparql-results+json",
+        ox.QueryResultsFormat.JSON,
+        "srj",
+        W3C + "SPARQL_Results_JSON",
+        "JSON",
+        ("json",),
+        media_aliases=("application/json",),
+    ),
+    Format(
+        "results",
+        "application/sparql-results+xml",
+        ox.QueryResultsFormat.XML,
+        "srx",
+        W3C + "SPARQL_Results_XML",
+        "XML",
+        ("xml",),
+        media_aliases=("application/xml", "text/xml"),
+    ),
+    Format(
+        "results", "text/csv", ox.QueryResultsFormat.CSV, "csv", W3C + "SPARQL_Results_CSV", "CSV", ("csv",)
+    ),
+    Format(
+        "results",
+        "text/tab-separated-values",
+        ox.QueryResultsFormat.TSV,
+        "tsv",
+        W3C + "SPARQL_Results_TSV",
+        "TSV",
+        ("tsv",),
+    ),
+    Format("results", "text/html", None, "html", None, "HTML", ("html",)),
+    Format(
+        "graph",
+        "text/turtle",
+        ox.RdfFormat.TURTLE,
+        "ttl",
+        W3C + "Turtle",
+        "Turtle",
+        ("turtle", "ttl", "n3"),
+        media_aliases=(
+            "application/x-turtle",
+            "application/turtle",
+            "text/n3",
+            "text/rdf+n3",
+            "application/n3",
+        ),
+        dump=True,
+        prefixes=True,
+    ),
+    Format(
+        "graph",
+        "application/n-triples",
+        ox.RdfFormat.N_TRIPLES,
+        "nt",
+        W3C + "N-Triples",
+        "N-Triples",
+        ("nt", "ntriples", "n-triples"),
+        media_aliases=("text/plain",),
+        dump=True,
+    ),
+    Format(
+        "graph",
+        "application/rdf+xml",
+        ox.RdfFormat.RDF_XML,
+        "rdf",
+        W3C + "RDF_XML",
+        "RDF/XML",
+        ("rdf+xml", "xml", "rdf", "rdfxml"),
+        media_aliases=("application/xml", "text/xml"),
+        read_suffixes=("owl", "xml"),
+    ),
+    Format(
+        "graph",
+        "application/ld+json",
+        ox.RdfFormat.JSON_LD,
+        "jsonld",
+        W3C + "JSON-LD",
+        "JSON-LD",
+        ("json-ld", "json", "jsonld"),
+        media_aliases=("application/json", "application/x-json+ld"),
+        read_suffixes=("json",),
+        dump=True,
+        note="with a context",
+    ),
+    Format(
+        "graph",
+        "application/trig",
+        ox.RdfFormat.TRIG,
+        "trig",
+        W3C + "TriG",
+        "TriG",
+        ("trig",),
+        dump=True,
+        note="named graphs kept",
+        named_graphs=True,
+        prefixes=True,
+    ),
+    Format(
+        "graph",
+        "application/n-quads",
+        ox.RdfFormat.N_QUADS,
+        "nq",
+        W3C + "N-Quads",
+        "N-Quads",
+        ("nquads", "nq", "n-quads"),
+        dump=True,
+        note="named graphs kept",
+        named_graphs=True,
+    ),
+)
+
+# ------------------------------------------------------------ tables derived from the rows
+
+TABLES: dict[Kind, dict[str, Format]] = {
+    kind: {f.media_type: f for f in FORMATS if f.kind == kind} for kind in KINDS
 }
-GRAPH: dict[str, Choice] = {
-    c.media_type: c
-    for c in (
-        Choice("text/turtle", ox.RdfFormat.TURTLE, "ttl"),
-        Choice("application/n-triples", ox.RdfFormat.N_TRIPLES, "nt"),
-        Choice("application/rdf+xml", ox.RdfFormat.RDF_XML, "rdf"),
-        Choice("application/ld+json", ox.RdfFormat.JSON_LD, "jsonld"),
-        Choice("application/trig", ox.RdfFormat.TRIG, "trig"),
-        Choice("application/n-quads", ox.RdfFormat.N_QUADS, "nq"),
-    )
-}
-TABLES: dict[Kind, dict[str, Choice]] = {"results": RESULTS, "graph": GRAPH}
-
-# Other names clients use for the same formats (Accept values and format= values).
+RESULTS = TABLES["results"]  # media type → row (kg.execute looks answers' formats up here)
+GRAPH = TABLES["graph"]
+HTML = RESULTS["text/html"]
+# Other names clients use for the formats of a kind (format= values and media types) → media type.
 ALIASES: dict[Kind, dict[str, str]] = {
-    "results": {
-        "application/json": "application/sparql-results+json",
-        "application/xml": "application/sparql-results+xml",
-        "text/xml": "application/sparql-results+xml",
-        "json": "application/sparql-results+json",
-        "xml": "application/sparql-results+xml",
-        "csv": "text/csv",
-        "tsv": "text/tab-separated-values",
-        "html": "text/html",
-    },
-    "graph": {
-        "application/x-turtle": "text/turtle",
-        "application/turtle": "text/turtle",
-        "text/n3": "text/turtle",
-        "text/rdf+n3": "text/turtle",
-        "application/n3": "text/turtle",
-        "text/plain": "application/n-triples",
-        "application/xml": "application/rdf+xml",
-        "text/xml": "application/rdf+xml",
-        "application/json": "application/ld+json",
-        "application/x-json+ld": "application/ld+json",
-        "turtle": "text/turtle",
-        "ttl": "text/turtle",
-        "n3": "text/turtle",
-        "nt": "application/n-triples",
-        "ntriples": "application/n-triples",
-        "n-triples": "application/n-triples",
-        "xml": "application/rdf+xml",
-        "rdf": "application/rdf+xml",
-        "rdf+xml": "application/rdf+xml",
-        "rdfxml": "application/rdf+xml",
-        "json": "application/ld+json",
-        "json-ld": "application/ld+json",
-        "jsonld": "application/ld+json",
-        "trig": "application/trig",
-        "nq": "application/n-quads",
-        "nquads": "application/n-quads",
-        "n-quads": "application/n-quads",
-    },
+    kind: {alias: f.media_type for f in TABLES[kind].values() for alias in (*f.names, *f.media_aliases)}
+    for kind in KINDS
 }
+DUMPED: tuple[Format, ...] = tuple(f for f in FORMATS if f.dump)  # what kg build writes
+WRITTEN: tuple[Format, ...] = tuple(f for f in FORMATS if f.format is not None)  # no view needed
+Choice = Format  # the name kg.execute knows the rows by
 
 
-def _lookup(kind: Kind, name: str) -> Choice | None:
+def by_name(name: str) -> Format:
+    """The row whose canonical name is ``name`` (the names the CLI and the API suffixes use)."""
+    return next(f for f in FORMATS if f.name == name)
+
+
+def by_suffix(suffix: str) -> Format:
+    """The row written with the file suffix ``suffix`` (ttl, nq, …)."""
+    return next(f for f in FORMATS if f.suffix == suffix)
+
+
+def names(kind: Kind, html: bool = True) -> list[str]:
+    """The canonical names of a kind's formats, in the table's order."""
+    return [f.name for f in TABLES[kind].values() if html or f.format is not None]
+
+
+def labels(kind: Kind) -> list[str]:
+    return [f.label for f in TABLES[kind].values()]
+
+
+# ------------------------------------------------------------ negotiation
+
+
+def _lookup(kind: Kind, name: str) -> Format | None:
     name = name.split(";", 1)[0].strip().lower()
     return TABLES[kind].get(ALIASES[kind].get(name, name))
 
 
-def negotiate(kind: Kind, accept: MIMEAccept, format_values: list[str], html: bool = True) -> Choice:
+def negotiate(kind: Kind, accept: MIMEAccept, format_values: list[str], html: bool = True) -> Format:
     """The format to answer with, or NotAcceptable naming what we can produce."""
     table = TABLES[kind]
     if format_values:
@@ -135,6 +251,8 @@ def negotiate_header(kind: Kind, accept_header: str, format_values: tuple[str, .
     Cached, the refusals too: clients send the same few headers again and again,
     and a SELECT client's Accept is refused for graphs on every request.
     """
+    # Imported here: the query processes and gunicorn's master import this module for its
+    # tables and never negotiate, so they do without werkzeug.
     from werkzeug.datastructures import MIMEAccept
     from werkzeug.http import parse_accept_header
 

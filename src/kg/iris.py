@@ -1,8 +1,25 @@
-"""The project's IRIs and prefixes as plain strings (no rdflib import: query workers stay light)."""
+"""The project's IRIs and prefixes as plain strings (no rdflib import: query workers stay light).
+
+``BASE`` is the base the data and the predeclared prefixes are written with.
+What a server or a description says about *its* resources follows the base IRI
+of its settings (``Settings.base_iri``, ``KG_BASE_IRI``) through ``id_space``
+and ``vocabulary``, never this constant.
+"""
+
+
+def id_space(base: str) -> str:
+    """Where the resources under ``base`` live (served at /id/…)."""
+    return base + "id/"
+
+
+def vocabulary(base: str) -> str:
+    """The ontology's namespace under ``base`` (its terms are served at /ontology/…)."""
+    return base + "ontology#"
+
 
 BASE = "https://w3id.org/hos-kg/"
-HOS = BASE + "ontology#"
-ID = BASE + "id/"
+HOS = vocabulary(BASE)
+ID = id_space(BASE)
 
 # The three named graphs of a build (see kg.reason and kg.store).
 GRAPH_ONTOLOGY = BASE + "graph/ontology"

@@ -21,7 +21,6 @@ from kg.namespaces import PREFIXES
 class Loaded:
     ontology: Graph
     data: Graph
-    files: list[Path]
     # Which files assert triples about each subject, so that reports can name them.
     origin: dict[Node, list[Path]] = field(default_factory=dict)
 
@@ -70,4 +69,4 @@ def load(settings: Settings) -> Loaded:
         for s in part.subjects(unique=True):
             origin.setdefault(s, []).append(path)
         data += part
-    return Loaded(ontology=ontology, data=data, files=onto_files + dat_files, origin=origin)
+    return Loaded(ontology=ontology, data=data, origin=origin)

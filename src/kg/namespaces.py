@@ -3,11 +3,10 @@
 from rdflib import Namespace, URIRef
 
 from kg import iris
-from kg.iris import BASE, ID_KINDS, PREFIXES
+from kg.iris import PREFIXES
 
 HOS = Namespace(iris.HOS)
 ID = Namespace(iris.ID)
-SCHEMA = Namespace(PREFIXES["schema"])
 WD = Namespace(PREFIXES["wd"])
 WDT = Namespace(PREFIXES["wdt"])
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -17,15 +16,12 @@ GRAPH_ASSERTED = URIRef(iris.GRAPH_ASSERTED)
 GRAPH_INFERRED = URIRef(iris.GRAPH_INFERRED)
 
 __all__ = [
-    "BASE",
     "GRAPH_ASSERTED",
     "GRAPH_INFERRED",
     "GRAPH_ONTOLOGY",
     "HOS",
     "ID",
-    "ID_KINDS",
-    "PREFIXES",
-    "SCHEMA",
+    "PREFIXES",  # kg.iris's, here too: the modules that work with rdflib take everything from here
     "SH",
     "WD",
     "WDT",

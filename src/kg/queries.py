@@ -285,7 +285,7 @@ def load_queries(directory: Path) -> dict[str, CannedQuery]:
 
 
 def bindings(query: CannedQuery, values: Mapping[str, str]) -> dict[str, Term]:
-    """Single-valued convenience for tests and the CLI."""
+    """``CannedQuery.bindings`` for one value per parameter (the pages' queries, tests)."""
     return query.bindings({k: [v] for k, v in values.items()})
 
 

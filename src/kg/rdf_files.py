@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kg.errors import DataError
+import pyoxigraph as ox
 
+from kg.errors import DataError
+from kg.formats import GRAPH
+
+
+def _name(fmt: object) -> str:
+    """pyoxigraph's name for an RDF format: serve.py loads with ``getattr(ox.RdfFormat, name)``."""
+    return next(name for name in sorted(dir(ox.RdfFormat)) if getattr(ox.RdfFormat, name) == fmt)
+
+
+# ".ttl": "TURTLE", …: the suffix of each RDF format of kg.formats, and the others it is read from.
 RDF_EXTENSIONS = {
-    ".ttl": "TURTLE",
-    ".nt": "N_TRIPLES",
-    ".nq": "N_QUADS",
-    ".trig": "TRIG",
-    ".rdf": "RDF_XML",
-    ".owl": "RDF_XML",
-    ".xml": "RDF_XML",
-    ".jsonld": "JSON_LD",
-    ".json": "JSON_LD",
+    f".{suffix}": _name(f.format) for f in GRAPH.values() for suffix in (f.suffix, *f.read_suffixes)
 }
 
 

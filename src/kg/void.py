@@ -1,9 +1,10 @@
-"""The dataset describes itself: VoID and DCAT, from the build's statistics.
+"""The dataset and its endpoint describe themselves: VoID, DCAT and SPARQL Service Description.
 
 Statistics (triples per graph, class and property partitions, Wikidata links)
 are computed once at build time into ``stats.json``; the description is then
 made for whichever root URL serves it (the public base in the dumps, the
-actual host at /.well-known/void).
+actual host at /.well-known/void), with the dataset's IRIs under the base IRI
+of the settings. The formats an endpoint answers in are those of kg.formats.
 """
 
 from __future__ import annotations
@@ -15,15 +16,24 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, VOID, XSD
 
+from kg import formats, iris
+from kg.config import Settings
 from kg.load import new_graph
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, WD
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, WD
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-DATASET = URIRef(str(ID) + "dataset")
-SOURCE = URIRef(str(ID) + "source/04dab6a38e74675e")
+GRAPHS = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))  # the named graphs of a build
+SOURCE = "source/04dab6a38e74675e"  # the source document, under the id space
 
 
-def statistics(ontology: Graph, data: Graph, inferred: Graph) -> dict:
+def _dataset_iri(base_iri: str) -> URIRef:
+    return URIRef(iris.id_space(base_iri) + "dataset")
+
+
+def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str = Settings.base_iri) -> dict:
+    """Counts for VoID; entities are the resources under ``base_iri`` (the setting's default
+    unless the caller passes its own)."""
+    resources = iris.id_space(base_iri)
     union = ontology + data + inferred
     classes = Counter(o for s, o in union.subject_objects(RDF.type))
     return {
@@ -33,7 +43,7 @@ def statistics(ontology: Graph, data: Graph, inferred: Graph) -> dict:
             str(GRAPH_INFERRED): len(inferred),
         },
         "triples": len(ontology) + len(data) + len(inferred),
-        "entities": len({s for s in union.subjects() if str(s).startswith(str(ID))}),
+        "entities": len({s for s in union.subjects() if str(s).startswith(resources)}),
         "classes": {str(c): n for c, n in sorted(classes.items())},
         "properties": {str(p): n for p, n in sorted(Counter(p for _, p, _ in union).items())},
         "wikidata_links": sum(1 for _, o in data.subject_objects(OWL.sameAs) if str(o).startswith(str(WD))),
@@ -48,13 +58,17 @@ def read_statistics(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def describe(root: str, stats: dict, dumps: list, created: str | None = None) -> Graph:
-    """VoID + DCAT for the dataset served at ``root`` (ending in /)."""
+def describe(
+    root: str, stats: dict, dumps: list, created: str | None = None, base_iri: str | None = None
+) -> Graph:
+    """VoID + DCAT for the dataset served at ``root`` (ending in /), whose resources are under
+    ``base_iri`` (by default ``root``: the build describes the dataset at its public base)."""
+    base = root if base_iri is None else base_iri
     g = new_graph()
     g.bind("void", VOID)
     g.bind("dcat", DCAT)
     g.bind("sd", SD)
-    d = DATASET
+    d = _dataset_iri(base)
     g.add((d, RDF.type, VOID.Dataset))
     g.add((d, RDF.type, DCAT.Dataset))
     g.add((d, DCTERMS.title, Literal("Meetings between heads of state", lang="en")))
@@ -71,18 +85,18 @@ def describe(root: str, stats: dict, dumps: list, created: str | None = None) ->
         )
     )
     g.add((d, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
-    g.add((d, DCTERMS.source, SOURCE))
+    g.add((d, DCTERMS.source, URIRef(iris.id_space(base) + SOURCE)))
     if created:
         g.add((d, DCTERMS.created, Literal(created, datatype=XSD.dateTime)))
     g.add((d, VOID.sparqlEndpoint, URIRef(root + "sparql")))
-    g.add((d, VOID.uriSpace, Literal(str(ID))))
-    g.add((d, VOID.vocabulary, URIRef(str(HOS))))
+    g.add((d, VOID.uriSpace, Literal(iris.id_space(base))))
+    g.add((d, VOID.vocabulary, URIRef(iris.vocabulary(base))))
     g.add((d, VOID.triples, Literal(stats["triples"], datatype=XSD.integer)))
     g.add((d, VOID.entities, Literal(stats["entities"], datatype=XSD.integer)))
     g.add((d, VOID.classes, Literal(len(stats["classes"]), datatype=XSD.integer)))
     g.add((d, VOID.properties, Literal(len(stats["properties"]), datatype=XSD.integer)))
     for name, n in stats["graphs"].items():
-        subset = URIRef(f"{DATASET}/{name.rsplit('/', 1)[1]}")
+        subset = URIRef(f"{d}/{name.rsplit('/', 1)[1]}")
         g.add((d, VOID.subset, subset))
         g.add((subset, RDF.type, VOID.Dataset))
         g.add((subset, SD.name, URIRef(name)))
@@ -100,7 +114,7 @@ def describe(root: str, stats: dict, dumps: list, created: str | None = None) ->
     for dump in dumps:
         url = URIRef(f"{root}dumps/{dump.name}")
         g.add((d, VOID.dataDump, url))
-        dist = URIRef(f"{DATASET}/distribution/{dump.name}")
+        dist = URIRef(f"{d}/distribution/{dump.name}")
         g.add((d, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
         g.add((dist, DCAT.downloadURL, url))
@@ -108,11 +122,43 @@ def describe(root: str, stats: dict, dumps: list, created: str | None = None) ->
         if dump.gzip:
             g.add((dist, DCAT.compressFormat, Literal("application/gzip")))
         g.add((dist, DCAT.byteSize, Literal(dump.bytes, datatype=XSD.integer)))
-    linkset = URIRef(f"{DATASET}/wikidata-links")
+    linkset = URIRef(f"{d}/wikidata-links")
     g.add((linkset, RDF.type, VOID.Linkset))
     g.add((linkset, VOID.subjectsTarget, d))
     g.add((linkset, VOID.objectsTarget, URIRef("http://www.wikidata.org/")))
     g.add((linkset, VOID.linkPredicate, OWL.sameAs))
     g.add((linkset, VOID.triples, Literal(stats["wikidata_links"], datatype=XSD.integer)))
     g.add((d, VOID.subset, linkset))
+    return g
+
+
+def service_description(endpoint: str, triples: int, counts: dict[str, int]) -> Graph:
+    """The SPARQL Service Description of the endpoint at ``endpoint``: its features, the
+    formats of kg.formats, and its dataset (``triples`` in all; ``counts`` per named graph)."""
+    g = new_graph()
+    g.bind("sd", SD)
+    g.bind("void", VOID)
+    service = URIRef(endpoint + "#service")
+    g.add((service, RDF.type, SD.Service))
+    g.add((service, SD.endpoint, URIRef(endpoint)))
+    g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    g.add((service, SD.feature, SD.UnionDefaultGraph))
+    g.add((service, SD.feature, SD.BasicFederatedQuery))
+    for f in formats.FORMATS:
+        if f.w3c:
+            g.add((service, SD.resultFormat, URIRef(f.w3c)))
+    dataset = BNode()
+    g.add((service, SD.defaultDataset, dataset))
+    g.add((dataset, RDF.type, SD.Dataset))
+    default = BNode()
+    g.add((dataset, SD.defaultGraph, default))
+    g.add((default, RDF.type, SD.Graph))
+    g.add((default, VOID.triples, Literal(triples, datatype=XSD.integer)))
+    for name, n in counts.items():
+        named, graph = BNode(), BNode()
+        g.add((dataset, SD.namedGraph, named))
+        g.add((named, SD.name, URIRef(name)))
+        g.add((named, SD.graph, graph))
+        g.add((graph, RDF.type, SD.Graph))
+        g.add((graph, VOID.triples, Literal(n, datatype=XSD.integer)))
     return g

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from kg.config import Settings
 from kg.engine import Engine
 from kg.errors import KGError
+from kg.queries import load_queries, resolve_values
 from kg.store import KnowledgeGraph
-from kg.web import i18n, safety
+from kg.web import api, describe, dumps, entities, front, i18n, pages, safety, sparql
+from kg.web.answers import start_workers
 from kg.web.response_cache import ResponseCache
+
+__all__ = ["close_app", "create_app", "start_workers"]
+BLUEPRINTS = (sparql.bp, describe.bp, api.bp, pages.bp, dumps.bp, entities.bp, front.bp)
 
 
 def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None) -> Flask:
@@ -23,28 +28,14 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     kg_ = kg if kg is not None else KnowledgeGraph.from_artifact(settings.artifact)
     app.extensions["kg_engine"] = Engine(kg_, settings)
 
-    from kg.queries import load_queries, resolve_values
-    from kg.web.api import bp as api_bp
-    from kg.web.describe import bp as describe_bp
-    from kg.web.dumps import bp as dumps_bp
-    from kg.web.entities import bp as entities_bp
-    from kg.web.front import bp as front_bp
-    from kg.web.pages import bp as pages_bp
-    from kg.web.sparql import bp as sparql_bp
-
     # Loaded once; a bad query file stops start-up here, naming the file.
     app.extensions["kg_queries"] = resolve_values(load_queries(settings.queries_dir), kg_.instances)
     # Queries the pages use themselves (queries/internal/), not part of the public catalogue.
     app.extensions["kg_internal"] = load_queries(settings.queries_dir / "internal")
 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body  # werkzeug answers 413 beyond it
-    app.register_blueprint(sparql_bp)
-    app.register_blueprint(describe_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(dumps_bp)
-    app.register_blueprint(entities_bp)
-    app.register_blueprint(front_bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     app.jinja_env.globals["t"] = i18n.t
     app.context_processor(lambda: {"lang": i18n.current()})
     safety.install(app)  # CSP, nosniff, no framing; the `linkable` test for templates
@@ -64,17 +55,6 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Outermost: a repeated GET of an answer is served without entering Flask at all.
     app.wsgi_app = ResponseCache(app.wsgi_app, settings.cache_bytes)  # type: ignore[method-assign]
     return app
-
-
-def start_workers(app: Flask, address: str | None = None) -> None:
-    """Send the app's queries to the query processes at ``address`` (started once by ``kg serve``
-    for all its gunicorn workers), or, without one, start the app's own now rather than at the
-    first query."""
-    engine: Engine = app.extensions["kg_engine"]
-    engine.start(address)
-    # Also under these names, for diagnostics and tests (None: queries run in-process).
-    app.extensions["kg_pool"] = engine.client
-    app.extensions["kg_processes"] = engine.processes
 
 
 def close_app(app: Flask) -> None:
@@ -107,7 +87,5 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _server_error(exc: Exception) -> Response:
     # A bug, not bad input: log it with its traceback, show the client no internals.
-    from flask import current_app
-
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     return _error(500, "Internal server error; the server log has the details.")

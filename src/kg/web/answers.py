@@ -3,27 +3,41 @@
 Shared by /sparql and the canned-query API so both have the same formats,
 limits, caching and error behaviour. Pages reach the graph the same way
 (``page_rows``): every query goes through the app's Engine (kg.engine), with
-its time limit, row cap and result cache.
+its time limit, row cap and result cache. ``rdf_response`` answers the
+endpoint's descriptions (VoID, Service Description) in the negotiated format.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from flask import Response, current_app, render_template, request
+import pyoxigraph as ox
+from flask import Flask, Response, current_app, render_template, request
+from rdflib import Graph
 
+from kg import queries
 from kg.engine import Engine, Rows
 from kg.execute import Answer, Job
+from kg.formats import GRAPH, HTML, negotiate
 from kg.queries import CannedQuery
 from kg.web.response_cache import STORABLE
+
+
+def start_workers(app: Flask, address: str | None = None) -> None:
+    """Send the app's queries to the query processes at ``address`` (started once by ``kg serve``
+    for all its gunicorn workers), or, without one, start the app's own now rather than at the
+    first query."""
+    found: Engine = app.extensions["kg_engine"]
+    found.start(address)
+    # Also under these names, for diagnostics and tests (None: queries run in-process).
+    app.extensions["kg_pool"] = found.client
+    app.extensions["kg_processes"] = found.processes
 
 
 def engine() -> Engine:
     """The app's Engine: the only way a view reaches the store."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if "kg_pool" not in app.extensions:  # the first query: start the query processes, unless kg serve did
-        from kg.web import start_workers
-
         start_workers(app)
     return app.extensions["kg_engine"]
 
@@ -48,7 +62,7 @@ def page_rows(
     infer: bool = True,
 ) -> Rows:
     """The rows a page shows: ``query`` with ``params`` bound; the row cap unless it declares ``max_rows``."""
-    bindings = query.bindings({name: [value] for name, value in (params or {}).items()})
+    bindings = queries.bindings(query, params or {})
     return engine().rows(query.text, bindings=bindings, infer=infer, max_rows=max_rows, **caller())
 
 
@@ -63,14 +77,14 @@ def respond(job: Job) -> Response:
         "Pragma", ""
     )
     answer, hit = found.run(job, fresh=fresh, **caller())
-    if answer.media_type == "text/html":
+    if answer.media_type == HTML.media_type:
         body = render_template(
             "results.html",
             answer=answer,
             query=job.query,
             limit=app.config["KG_SETTINGS"].max_rows,
         )
-        response = Response(body, mimetype="text/html")
+        response = Response(body, mimetype=HTML.media_type)
     else:
         response = Response(answer.body, mimetype=answer.media_type)
         request.environ[STORABLE] = True  # the same URL and headers always get this answer
@@ -85,5 +99,17 @@ def _headers(response: Response, etag: str) -> Response:
     response.set_etag(etag)
     # The data never changes while served, but a rebuild changes the ETag: revalidate.
     response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
+    response.vary.add("Accept")
+    return response
+
+
+def rdf_response(graph: Graph) -> Response:
+    """A description graph in the RDF format the client asked for (Accept or format=)."""
+    choice = negotiate("graph", request.accept_mimetypes, request.args.getlist("format"), html=False)
+    # rdflib knows its serializers by media type, but writes N-Quads only from a dataset: a
+    # graph's N-Triples are the same lines, its triples in the default graph.
+    writer = GRAPH["application/n-triples"] if choice.format == ox.RdfFormat.N_QUADS else choice
+    body = graph.serialize(format=writer.media_type, encoding="utf-8")
+    response = Response(body, mimetype=choice.media_type)
     response.vary.add("Accept")
     return response

@@ -7,20 +7,22 @@ pre-compressed ``.gz`` twin of a file with ``Content-Encoding: gzip``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, Response, jsonify, render_template, request, send_file
 
-from kg.config import Settings
-from kg.dump import FORMATS, GRAPH_SETS, DumpFile, read_dumps
+from kg import formats
+from kg.dump import GRAPH_SETS, DumpFile, read_dumps
 from kg.errors import NotFound
+from kg.web.page_helpers import settings
 
 bp = Blueprint("dumps", __name__)
+VOID = "void.ttl"  # the dataset's description (Turtle), written beside the dumps
 
 
 def _folder() -> Path:
-    settings: Settings = current_app.config["KG_SETTINGS"]
-    return settings.build_dir / "dumps"
+    return settings().build_dir / "dumps"
 
 
 def _listing() -> list[DumpFile]:
@@ -37,16 +39,15 @@ def _as_json(files: list[DumpFile]) -> list[dict]:
             **f.__dict__,
             "url": f"{request.url_root}dumps/{f.name}",
             "created": created,
-            "description": f"{GRAPH_SETS[f.graph]}, {FORMATS[f.format][1]}" + (", gzip" if f.gzip else ""),
+            "description": f"{GRAPH_SETS[f.graph]}, {formats.by_suffix(f.format).description}"
+            + (", gzip" if f.gzip else ""),
         }
         for f in files
     ]
 
 
 def _created() -> str | None:
-    import json
-
-    manifest = current_app.config["KG_SETTINGS"].build_dir / "manifest.json"
+    manifest = settings().build_dir / "manifest.json"
     return json.loads(manifest.read_text(encoding="utf-8")).get("created") if manifest.is_file() else None
 
 
@@ -55,7 +56,7 @@ def dumps() -> Response | str:
     files = _listing()
     if request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"]:
         return jsonify({"dumps": _as_json(files)})
-    return render_template("dumps.html", files=_as_json(files), formats=FORMATS, sets=GRAPH_SETS)
+    return render_template("dumps.html", files=_as_json(files))
 
 
 @bp.get("/dumps.json")
@@ -65,12 +66,12 @@ def dumps_json() -> Response:
 
 @bp.get("/dumps/<name>")
 def dump_file(name: str) -> Response:
-    known = {f.name: f for f in _listing()} | {"void.ttl": None}
+    known = {f.name: f for f in _listing()} | {VOID: None}
     if name not in known:
         raise NotFound(f"no dump named {name!r}; see /dumps")
     entry = known[name]
     path = _folder() / name
-    media = "text/turtle" if entry is None else entry.media_type
+    media = formats.by_suffix("ttl").media_type if entry is None else entry.media_type  # void.ttl
     gz = _folder() / f"{name}.gz"
     if (
         not name.endswith(".gz")

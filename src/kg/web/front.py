@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Response, render_template, request, send_from_directory
 
+from kg import formats
+from kg.config import REPO_ROOT
+from kg.errors import NotFound
 from kg.namespaces import sparql_prologue
 from kg.web import i18n
 from kg.web.answers import page_rows
-from kg.web.entities import local_path
+from kg.web.page_helpers import internal, local_path, page, registry
 
 bp = Blueprint("front", __name__)
 
@@ -38,12 +41,12 @@ DOCUMENT_ROWS = 100  # source documents
 
 def _rows(name: str, max_rows: int | None, **params: str) -> list:
     """The rows of a canned query (queries/), through the Engine's limits."""
-    return page_rows(current_app.extensions["kg_queries"][name], params, max_rows=max_rows)
+    return page_rows(registry()[name], params, max_rows=max_rows)
 
 
 def _internal(name: str, max_rows: int) -> list:
     """The rows of a query from queries/internal/ (loaded at start-up)."""
-    return page_rows(current_app.extensions["kg_internal"][name], max_rows=max_rows)
+    return page_rows(internal(name), max_rows=max_rows)
 
 
 def _occasion(row) -> str:
@@ -125,12 +128,6 @@ def places(lang: str) -> list[dict]:
     return list(out.values())
 
 
-def _page(template: str, **context) -> Response:
-    lang = i18n.current()
-    response = make_response(render_template(template, lang=lang, **context))
-    return i18n.remember(response)
-
-
 @bp.get("/")
 def home() -> Response:
     lang = i18n.current()
@@ -144,10 +141,8 @@ def home() -> Response:
         for r in _internal("source-document", DOCUMENT_ROWS)
     ]
     counts = _rows("counts-by-class", COUNT_ROWS, lang=lang if lang != "ru" else "en")
-    questions = [
-        q for q in current_app.extensions["kg_queries"].values() if not q.name.startswith("wikidata-")
-    ]
-    return _page(
+    questions = [q for q in registry().values() if not q.name.startswith("wikidata-")]
+    return page(
         "home.html",
         svg=timeline_svg(timeline_marks(lang), lang),
         places=places(lang),
@@ -158,6 +153,7 @@ def home() -> Response:
         ],
         questions=questions,
         endpoint=request.url_root + "sparql",
+        dumped=formats.DUMPED,
     )
 
 
@@ -169,8 +165,8 @@ def timeline() -> Response:
 
 @bp.get("/editor")
 def editor() -> Response:
-    examples = [q for q in current_app.extensions["kg_queries"].values() if not q.params]
-    return _page("editor.html", prologue=sparql_prologue(), examples=examples)
+    examples = [q for q in registry().values() if not q.params]
+    return page("editor.html", prologue=sparql_prologue(), examples=examples)
 
 
 # CodeMirror comes from npm (package.json, `make install`): served from node_modules, never copied.
@@ -179,11 +175,6 @@ VENDOR_FILES = {"lib/codemirror.js", "lib/codemirror.css", "mode/sparql/sparql.j
 
 @bp.get("/vendor/codemirror/<path:name>")
 def vendor(name: str) -> Response:
-    from flask import send_from_directory
-
-    from kg.config import REPO_ROOT
-    from kg.errors import NotFound
-
     folder = REPO_ROOT / "node_modules" / "codemirror"
     if name not in VENDOR_FILES or not (folder / name).is_file():
         raise NotFound(f"no front-end asset {name!r} (run `make install` to install CodeMirror)")

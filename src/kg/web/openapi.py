@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kg.formats import RESULTS
 from kg.queries import LANG_TAG, CannedQuery, Param
 
 _SCHEMAS = {
@@ -70,7 +71,7 @@ _COMMON = [
         "in": "query",
         "required": False,
         "description": "Overrides the Accept header.",
-        "schema": {"type": "string", "enum": ["json", "xml", "csv", "tsv", "html"]},
+        "schema": {"type": "string", "enum": [f.name for f in RESULTS.values()]},
     },
     {
         "name": "infer",
@@ -80,6 +81,13 @@ _COMMON = [
         "schema": {"type": "string", "enum": ["true", "false"], "default": "true"},
     },
 ]
+
+
+def _content(media_type: str) -> dict:
+    """The schema of an answer: SPARQL Results JSON is described, the other formats are text."""
+    if media_type == "application/sparql-results+json":
+        return {"schema": {"$ref": "#/components/schemas/Results"}}
+    return {"schema": {"type": "string"}}
 
 
 def _errors() -> dict:
@@ -107,15 +115,7 @@ def openapi_document(queries: dict[str, CannedQuery], server: str) -> dict:
                 "responses": {
                     "200": {
                         "description": "The answer, in the negotiated format.",
-                        "content": {
-                            "application/sparql-results+json": {
-                                "schema": {"$ref": "#/components/schemas/Results"}
-                            },
-                            "application/sparql-results+xml": {"schema": {"type": "string"}},
-                            "text/csv": {"schema": {"type": "string"}},
-                            "text/tab-separated-values": {"schema": {"type": "string"}},
-                            "text/html": {"schema": {"type": "string"}},
-                        },
+                        "content": {media: _content(media) for media in RESULTS},
                     },
                     "304": {"description": "Not modified (If-None-Match matched the ETag)."},
                     **_errors(),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
+from kg import formats, protocol
 from kg.errors import KGError
 from kg.web.answers import evaluate
-from kg.web.api import job_for, lookup, registry
+from kg.web.page_helpers import lookup, registry, settings
 
 bp = Blueprint("pages", __name__)
 
@@ -23,9 +24,11 @@ def query_page(name: str) -> str:
     answer, error = None, None
     if all(p.default is not None or values.get(p.name) for p in query.params):
         params = request.args.copy()
-        params.setlist("format", ["html"])
+        params.setlist("format", [formats.HTML.name])
         try:
-            answer = evaluate(job_for(query, params))
+            answer = evaluate(
+                protocol.canned_job(query, params, request.headers, settings(), request.base_url)
+            )
         except KGError as exc:  # shown on the page, next to the form that caused it
             error = exc.message
     query_string = request.query_string.decode("utf-8", "replace")
@@ -36,5 +39,7 @@ def query_page(name: str) -> str:
         answer=answer,
         error=error,
         query_string=query_string,
-        limit=current_app.config["KG_SETTINGS"].max_rows,
+        limit=settings().max_rows,
+        # Downloads: every results format but the page's own, at /api/queries/{name}.{format}.
+        downloads=[f.name for f in formats.RESULTS.values() if f is not formats.HTML],
     )

@@ -1,21 +1,47 @@
-"""The HTML view of a resource: labels in the chosen language, facts, sources, timeline."""
+"""The HTML of a resource and of the ontology index: labels in the chosen language, facts,
+sources, the meeting's place on the timeline. No routes: kg.web.entities serves these pages.
+
+A resource's facts come from the describe query (queries/internal/), through the Engine.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import current_app, render_template
 
-from kg.namespaces import HOS, ID, PREFIXES
+from kg.formats import GRAPH
+from kg.namespaces import GRAPH_INFERRED, PREFIXES
 from kg.web.answers import engine, page_rows
-from kg.web.entities import LANGS, RDFS_COMMENT, RDFS_LABEL, Fact, local_path
+from kg.web.i18n import LANGS
+from kg.web.page_helpers import id_space, internal, local_path, registry, vocabulary
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/isPrimaryTopicOf"
 SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
-MEETING = str(HOS) + "Meeting"
+
+
+@dataclass(frozen=True)
+class Fact:
+    subject: ox.NamedNode | ox.BlankNode
+    predicate: ox.NamedNode
+    object: ox.NamedNode | ox.BlankNode | ox.Literal
+    graph: str
+
+    @property
+    def inferred(self) -> bool:
+        return self.graph == str(GRAPH_INFERRED)
+
+
+def describe(iri: str, infer: bool) -> list[Fact]:
+    """The resource's triples, in and out, with the labels of what they mention."""
+    rows = page_rows(internal("describe"), {"iri": iri}, infer=infer)  # as many triples as /sparql gives
+    return [Fact(r["s"], r["p"], r["o"], r["g"].value) for r in rows]
 
 
 # What a page shows at most, where it declares it (else the row cap of /sparql).
@@ -27,7 +53,7 @@ def _term_labels() -> dict[str, dict[str, str]]:
     """Labels of the ontology's terms, read once."""
     app = current_app
     if "kg_term_labels" not in app.extensions:
-        query = app.extensions["kg_internal"]["term-labels"]
+        query = internal("term-labels")
         labels: dict[str, dict[str, str]] = defaultdict(dict)
         for row in page_rows(query):
             labels[row["term"].value][row["label"].language or ""] = row["label"].value
@@ -76,8 +102,8 @@ class View:
         }
 
 
-def _sources(iri: str, lang: str) -> list[dict]:
-    query = current_app.extensions["kg_queries"].get("sources-of")
+def _sources(iri: str) -> list[dict]:
+    query = registry().get("sources-of")
     if query is None:
         return []
     rows = page_rows(query, {"resource": iri}, max_rows=SOURCE_ROWS)
@@ -94,7 +120,7 @@ def _sources(iri: str, lang: str) -> list[dict]:
 
 
 def _neighbours(iri: str, lang: str) -> tuple[dict | None, dict | None]:
-    query = current_app.extensions["kg_queries"].get("timeline")
+    query = registry().get("timeline")
     if query is None:
         return None, None
     rows = page_rows(query, {"lang": lang}, max_rows=TIMELINE_ROWS)
@@ -129,7 +155,8 @@ def render_entity(iri: str, facts: list[Fact], lang: str, page: str) -> str:
         ),
         "wikipedia": sorted({f.object.value for f in own if f.predicate.value in (PRIMARY_TOPIC, SEE_ALSO)}),
     }
-    is_meeting = any(f.predicate.value == RDF_TYPE and f.object.value == MEETING for f in own)
+    meeting = vocabulary() + "Meeting"
+    is_meeting = any(f.predicate.value == RDF_TYPE and f.object.value == meeting for f in own)
     previous, following = _neighbours(iri, lang) if is_meeting else (None, None)
 
     def row(f: Fact, other) -> dict:
@@ -149,9 +176,10 @@ def render_entity(iri: str, facts: list[Fact], lang: str, page: str) -> str:
         incoming=sorted(
             (row(f, f.subject) for f in incoming), key=lambda r: (r["inferred"], r["property"]["text"])
         ),
-        sources=_sources(iri, lang) if iri.startswith(str(ID)) else [],
+        sources=_sources(iri) if iri.startswith(id_space()) else [],
         previous=previous,
         following=following,
+        rdf_formats=list(GRAPH.values()),  # links to this description in every RDF format
     )
 
 
@@ -164,7 +192,7 @@ def ontology_index(lang: str) -> dict:
     }
     out = {"lang": lang, "langs": LANGS}
     for key, kind in kinds.items():
-        terms = {t for t in engine().kg.instances(kind) if t.startswith(str(HOS))}
+        terms = {t for t in engine().kg.instances(kind) if t.startswith(vocabulary())}
         out[key] = sorted(
             ({"href": local_path(t), "text": _pick(labels.get(t, {}), lang) or t, "iri": t} for t in terms),
             key=lambda x: x["text"].lower(),

@@ -1,0 +1,94 @@
+"""Literals with <, & and " are escaped on every HTML page that shows data (and in the SVG timeline).
+
+A copy of the data gets English labels holding markup: a place, a meeting, a
+class of the ontology and the source document. Each page that shows one must
+show it as text: escaped, never as an element.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+from markupsafe import escape
+
+from kg.config import REPO_ROOT, Settings
+from kg.pipeline import build
+from kg.web import close_app, create_app
+
+PLACE = 'Ham<i>burg</i> & "place"'
+MEETING = 'Meet<i>ing</i> & "meeting"'
+CLASS = 'ci<i>ty</i> & "class"'
+DOCUMENT = 'Sou<i>rce</i> & "document"'
+
+
+def _en(text: str) -> str:
+    """The literal in Turtle, in English."""
+    return '"' + text.replace('"', '\\"') + '"@en'
+
+
+REPLACE = {  # file: (English label as written, the label with markup)
+    "data/entities.ttl": ('"Hamburg"@en', _en(PLACE)),
+    "data/meetings.ttl": ('"Putin–Trump meeting in Hamburg, 7 July 2017"@en', _en(MEETING)),
+    "ontology/kg.ttl": ('rdfs:label "city"@en', "rdfs:label " + _en(CLASS)),
+    "data/source.ttl": (
+        '"Source text 04dab6a38e74675e: meetings of Vladimir Putin and Donald Trump, 2017–2019"@en',
+        _en(DOCUMENT),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    root = tmp_path_factory.mktemp("markup")
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(REPO_ROOT / name, root / name)
+    for path, (old, new) in REPLACE.items():
+        text = (root / path).read_text(encoding="utf-8")
+        assert text.count(old) == 1, (path, old)
+        (root / path).write_text(text.replace(old, new), encoding="utf-8")
+    settings = Settings(
+        ontology_dir=root / "ontology",
+        data_dir=root / "data",
+        queries_dir=root / "queries",
+        build_dir=root / "build",
+    )
+    build(settings)
+    app = create_app(dataclasses.replace(settings, query_workers=0))
+    yield app.test_client()
+    close_app(app)
+
+
+PAGES = [
+    ("/", [PLACE, MEETING, CLASS, DOCUMENT]),
+    ("/id/place/hamburg", [PLACE]),
+    ("/id/meeting/2017-07-07-hamburg", [MEETING, PLACE]),
+    ("/ontology", [CLASS]),
+    ("/ontology/City", [CLASS]),
+    ("/queries/search-labels?text=ham%3Ci%3Eburg", [PLACE]),
+    ("/queries/timeline", [MEETING, PLACE]),
+    ("/sparql?format=html&query=SELECT+%3Fl+WHERE+%7B+place%3Ahamburg+rdfs%3Alabel+%3Fl+%7D", [PLACE]),
+    ("/api/queries/search-labels.html?text=burg", [PLACE]),
+]
+
+
+@pytest.mark.parametrize(("path", "literals"), PAGES, ids=[p for p, _ in PAGES])
+def test_markup_in_literals_is_escaped_on_every_page(client, path, literals):
+    response = client.get(path, headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "<i>" not in page and "</i>" not in page, "a literal became markup"
+    for literal in literals:
+        assert str(escape(literal)) in page, f"{literal!r} is not shown escaped"
+
+
+def test_the_svg_timeline_escapes_and_parses_as_xml(client):
+    response = client.get("/timeline.svg", headers={"Accept-Language": "en"})
+    svg = response.get_data(as_text=True)
+    assert response.mimetype == "image/svg+xml" and "<i>" not in svg
+    assert str(escape(MEETING)) in svg
+    root = ET.fromstring(svg)  # an unescaped & or < would not parse
+    texts = {"".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert MEETING in texts

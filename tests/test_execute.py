@@ -1,0 +1,312 @@
+"""Evaluating one job (kg.execute): the row cap at N and N+1 for SELECT and CONSTRUCT, every format.
+
+The store here holds exactly ROWS triples, so "exactly the cap" is exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyoxigraph as ox
+import pytest
+
+from kg.errors import BadGateway, NotAcceptable
+from kg.execute import Answer, Job, _LineCap, execute
+from kg.store import KnowledgeGraph
+
+ROWS = 12
+SELECT = "SELECT ?s ?o WHERE { ?s ?p ?o }"
+CONSTRUCT = "CONSTRUCT WHERE { ?s ?p ?o }"
+JSON, XML, CSV, TSV, HTML = (
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/html",
+)
+GRAPH_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/trig": ox.RdfFormat.TRIG,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+}
+
+
+@pytest.fixture(scope="module")
+def small() -> KnowledgeGraph:
+    store = ox.Store()
+    for i in range(ROWS):
+        store.add(
+            ox.Quad(
+                ox.NamedNode(f"https://w3id.org/hos-kg/id/thing/{i:02}"),
+                ox.NamedNode("urn:p"),
+                ox.Literal(f"v\t{i}\n", language="en"),  # a tab and a newline inside a term
+            )
+        )
+    return KnowledgeGraph(store, "small")
+
+
+def select(kg: KnowledgeGraph, media: str, cap: int, query: str = SELECT, **job) -> Answer:
+    return execute(kg, Job(query, media, None, **job), cap)
+
+
+def count(answer: Answer) -> int:
+    """Rows in a serialized SELECT answer, read back from the body."""
+    if answer.media_type == CSV:  # pyoxigraph does not read CSV back (it is lossy)
+        return len(list(csv.reader(io.StringIO(answer.body.decode("utf-8"), newline="")))) - 1
+    fmt = {
+        JSON: ox.QueryResultsFormat.JSON,
+        XML: ox.QueryResultsFormat.XML,
+        TSV: ox.QueryResultsFormat.TSV,
+    }[answer.media_type]
+    return len(list(ox.parse_query_results(answer.body, format=fmt)))
+
+
+# ---------------------------------------------------------------- SELECT at the cap and one over
+
+
+@pytest.mark.parametrize("media", [JSON, XML, CSV, TSV])
+def test_a_select_of_exactly_the_cap_is_whole_and_not_truncated(small, media):
+    answer = select(small, media, ROWS)
+    assert (answer.rows, answer.truncated, answer.kind, answer.media_type) == (ROWS, False, "results", media)
+    assert count(answer) == ROWS
+
+
+@pytest.mark.parametrize("media", [JSON, XML, CSV, TSV])
+def test_a_select_one_row_over_the_cap_is_cut_and_flagged(small, media):
+    answer = select(small, media, ROWS - 1)
+    assert (answer.rows, answer.truncated) == (ROWS - 1, True)
+    assert count(answer) == ROWS - 1
+
+
+def test_the_html_rows_keep_to_the_cap_too(small):
+    exact = select(small, HTML, ROWS)
+    assert (exact.body, exact.media_type, exact.kind, exact.rows, exact.truncated) == (
+        b"",
+        HTML,
+        "results",
+        ROWS,
+        False,
+    )
+    assert exact.rows_shown[0] == ["s", "o"] and len(exact.rows_shown) == ROWS + 1
+    assert ox.Literal("v\t0\n", language="en") in {row[1] for row in exact.rows_shown[1:]}
+    over = select(small, HTML, ROWS - 1)
+    assert (over.rows, over.truncated, len(over.rows_shown)) == (ROWS - 1, True, ROWS)
+
+
+def test_terms_with_tabs_and_newlines_come_back_whole(small):
+    answer = select(small, JSON, ROWS, query=SELECT + " ORDER BY ?s")
+    first = json.loads(answer.body)["results"]["bindings"][0]["o"]
+    assert first == {"type": "literal", "value": "v\t0\n", "xml:lang": "en"}
+
+
+def test_no_rows_is_not_truncated(small):
+    answer = select(small, TSV, 0, query="SELECT ?s WHERE { ?s <urn:nothing> ?o }")
+    assert (answer.rows, answer.truncated, answer.body) == (0, False, b"?s\n")
+
+
+def test_a_cap_of_zero_cuts_any_row(small):
+    answer = select(small, JSON, 0)
+    assert (answer.rows, answer.truncated, count(answer)) == (0, True, 0)
+
+
+def test_the_jobs_own_bound_replaces_the_servers_cap(small):
+    assert select(small, TSV, 3, max_rows=ROWS).truncated is False
+    own = select(small, TSV, ROWS, max_rows=3)
+    assert (own.rows, own.truncated) == (3, True)
+
+
+# ---------------------------------------------------------------- CONSTRUCT at the cap and one over
+
+
+@pytest.mark.parametrize("media", list(GRAPH_FORMATS))
+def test_a_construct_of_exactly_the_cap_is_whole_and_one_over_is_cut(small, media):
+    exact = execute(small, Job(CONSTRUCT, None, media), ROWS)
+    assert (exact.rows, exact.truncated, exact.kind, exact.media_type) == (ROWS, False, "graph", media)
+    assert len(list(ox.parse(exact.body, format=GRAPH_FORMATS[media]))) == ROWS
+    over = execute(small, Job(CONSTRUCT, None, media), ROWS - 1)
+    assert (over.rows, over.truncated) == (ROWS - 1, True)
+    assert len(list(ox.parse(over.body, format=GRAPH_FORMATS[media]))) == ROWS - 1
+
+
+def test_turtle_and_trig_use_the_projects_prefixes_and_the_others_do_not(small):
+    for media, prefixed in [
+        ("text/turtle", True),
+        ("application/trig", True),
+        ("application/n-triples", False),
+        ("application/n-quads", False),
+        ("application/rdf+xml", False),
+    ]:
+        body = execute(small, Job(CONSTRUCT, None, media), ROWS).body.decode()
+        assert ("thing:00" in body) is prefixed, media
+        assert ("@prefix thing: <https://w3id.org/hos-kg/id/thing/>" in body) is prefixed, media
+        assert 'xmlns:thing="' not in body, media
+
+
+# ---------------------------------------------------------------- ASK, bindings, refusals
+
+
+@pytest.mark.parametrize(
+    ("media", "yes", "no"),
+    [
+        (JSON, b'{"head":{},"boolean":true}', b'{"head":{},"boolean":false}'),
+        (CSV, b"true", b"false"),
+        (TSV, b"true", b"false"),
+        (HTML, b"", b""),
+    ],
+)
+def test_ask_in_every_format(small, media, yes, no):
+    true = select(small, media, 5, query="ASK { ?s ?p ?o }")
+    false = select(small, media, 5, query="ASK { ?s <urn:nothing> ?o }")
+    assert (true.body, true.kind, true.rows, true.rows_shown, true.truncated) == (
+        yes,
+        "boolean",
+        1,
+        [True],
+        False,
+    )
+    assert (false.body, false.rows_shown) == (no, [False])
+    assert true.media_type == false.media_type == media
+
+
+def test_ask_in_xml(small):
+    assert b"<boolean>true</boolean>" in select(small, XML, 5, query="ASK { ?s ?p ?o }").body
+
+
+def test_bound_parameters_are_substituted_and_their_columns_dropped(small):
+    query = "SELECT ?o ?_s ?n WHERE { ?_s ?p ?o BIND(1 AS ?n) }"
+    bindings = (("_s", "<https://w3id.org/hos-kg/id/thing/03>"),)
+    answer = select(small, TSV, 5, query=query, bindings=bindings)
+    assert answer.body.decode() == '?o\t?n\n"v\\t3\\n"@en\t1\n'
+    html = select(small, HTML, 5, query=query, bindings=bindings)
+    assert html.rows_shown[0] == ["o", "n"]
+
+
+def test_bindings_travel_as_n_triples_terms(small):
+    query = "SELECT ?s ?_o WHERE { ?s ?p ?_o }"
+    answer = select(small, TSV, 5, query=query, bindings=(("_o", '"v\\t5\\n"@en'),))
+    assert answer.body.decode() == "?s\n<https://w3id.org/hos-kg/id/thing/05>\n"
+
+
+@pytest.mark.parametrize(
+    ("query", "results", "graph", "what"),
+    [
+        (SELECT, None, "text/turtle", "the query returns SELECT results"),
+        ("ASK {}", None, "text/turtle", "the query returns an ASK result"),
+        (CONSTRUCT, JSON, None, "the query returns an RDF graph (CONSTRUCT/DESCRIBE)"),
+    ],
+)
+def test_a_form_no_requested_format_can_carry_is_refused(small, query, results, graph, what):
+    with pytest.raises(NotAcceptable) as info:
+        execute(small, Job(query, results, graph), 5)
+    assert info.value.message == f"{what}, and none of the requested formats can carry it"
+
+
+class _Failing:
+    """A stand-in store whose answer fails while it is read (as a SERVICE call can)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def query(self, *args, **kwargs):
+        return self
+
+    def serialize(self, target, format):
+        target.write(b"?s\n")
+        raise self.error
+
+
+def test_a_failure_while_rows_are_read_is_a_bad_gateway_without_its_words(caplog):
+    with pytest.raises(BadGateway) as info:
+        execute(
+            _Failing(ConnectionRefusedError("connection refused by 127.0.0.1:9")), Job(SELECT, TSV, None), 5
+        )
+    assert "refused" not in info.value.message and "127.0.0.1" not in info.value.message
+    assert "connection refused by 127.0.0.1:9" in caplog.text  # the server log keeps the detail
+
+
+def test_other_failures_while_rows_are_read_are_not_swallowed():
+    with pytest.raises(ValueError, match="boom"):
+        execute(_Failing(ValueError("boom")), Job(SELECT, TSV, None), 5)
+
+
+# ---------------------------------------------------------------- the line cap itself
+
+
+def test_the_line_cap_keeps_whole_lines_across_writes():
+    cap = _LineCap(3)
+    assert cap.write(b"h\na") == 3
+    assert cap.write(memoryview(b"\nb\n")) == 3  # pyoxigraph may hand over a buffer, not bytes
+    assert (cap.full, cap.lines, cap.rows) == (False, 3, 2)
+    with pytest.raises(OverflowError, match=r"^row limit reached$"):
+        cap.write(b"c\nd\n")
+    assert (cap.value(), cap.full, cap.lines, cap.rows) == (b"h\na\nb\n", True, 3, 2)
+
+
+def test_the_line_cap_cuts_inside_a_chunk_after_the_last_line_that_fits():
+    cap = _LineCap(2)
+    with pytest.raises(OverflowError):
+        cap.write(b"h\nx\ny\nz\n")
+    assert (cap.value(), cap.rows, cap.full) == (b"h\nx\n", 1, True)
+
+
+def test_the_line_cap_takes_exactly_its_limit_without_stopping():
+    cap = _LineCap(2)
+    cap.write(b"h\nx\n")
+    cap.flush()
+    assert (cap.full, cap.rows, cap.value()) == (False, 1, b"h\nx\n")
+
+
+def test_an_empty_line_cap_has_no_rows():
+    assert _LineCap(1).rows == 0
+
+
+# ---------------------------------------------------------------- the job's dataset and base reach the engine
+
+
+GRAPH_INFERRED = "https://w3id.org/hos-kg/graph/inferred"
+
+
+@pytest.fixture(scope="module")
+def graphs() -> KnowledgeGraph:
+    store = ox.Store()
+    for graph in ("urn:g:a", "urn:g:b", GRAPH_INFERRED):
+        store.add(
+            ox.Quad(
+                ox.NamedNode(f"urn:s:{graph[-1]}"),
+                ox.NamedNode("urn:p"),
+                ox.Literal(graph),
+                ox.NamedNode(graph),
+            )
+        )
+    return KnowledgeGraph(store, "graphs")
+
+
+def values(kg: KnowledgeGraph, query: str, **job) -> list[str]:
+    answer = execute(kg, Job(query, JSON, None, **job), 100)
+    return sorted(b["o"]["value"] for b in json.loads(answer.body)["results"]["bindings"])
+
+
+def test_infer_false_leaves_the_inferred_graph_out(graphs):
+    query = "SELECT ?o WHERE { ?s ?p ?o }"
+    assert values(graphs, query) == ["https://w3id.org/hos-kg/graph/inferred", "urn:g:a", "urn:g:b"]
+    assert values(graphs, query, infer=False) == ["urn:g:a", "urn:g:b"]
+
+
+def test_default_and_named_graph_uris_choose_the_dataset(graphs):
+    assert values(graphs, "SELECT ?o WHERE { ?s ?p ?o }", default_graphs=("urn:g:b",)) == ["urn:g:b"]
+    named = "SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert values(graphs, named, named_graphs=("urn:g:a",)) == ["urn:g:a"]
+
+
+def test_a_query_with_its_own_from_keeps_its_dataset(graphs):
+    assert values(graphs, "SELECT ?o FROM <urn:g:a> WHERE { ?s ?p ?o }", has_dataset=True) == ["urn:g:a"]
+
+
+def test_relative_iris_resolve_against_the_jobs_base(graphs):
+    answer = execute(graphs, Job("SELECT ?o WHERE { BIND(<x> AS ?o) }", JSON, None, base_iri="http://e/q"), 5)
+    assert json.loads(answer.body)["results"]["bindings"] == [{"o": {"type": "uri", "value": "http://e/x"}}]

@@ -1,0 +1,372 @@
+"""Canned queries (kg.queries): parameters at their limits, each check alone, headers that stop start-up.
+
+Every refusal here is made by one check only: no later check (a type, a
+pattern, the engine) would refuse the same input, so a test fails if that
+check goes missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg import queries
+from kg.errors import BadRequest, DataError
+from kg.queries import MAX_VALUE_LENGTH, CannedQuery, Param, load_queries, load_query, parse_header
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def canned(*params: Param) -> CannedQuery:
+    return CannedQuery("q", "Q", "", "SELECT * {}", Path("q.rq"), params=params)
+
+
+def refused(param: Param, raw: str) -> str:
+    with pytest.raises(BadRequest) as info:
+        param.term(raw)
+    return info.value.message
+
+
+# ---------------------------------------------------------------- the length limit at N and N+1
+
+
+def test_a_value_of_exactly_the_limit_is_taken_and_one_more_character_is_refused():
+    text = Param("text", "string")
+    assert MAX_VALUE_LENGTH == 2048
+    assert text.term("x" * 2048) == ox.Literal("x" * 2048)
+    assert refused(text, "x" * 2049) == "parameter 'text' is 2049 characters long; the limit is 2048"
+
+
+def test_the_length_is_checked_before_the_allowed_values():
+    param = Param("lang", "string", values=("en",))
+    assert "2049 characters long" in refused(param, "y" * 2049)
+
+
+# ---------------------------------------------------------------- each type, and each check alone
+
+
+def test_a_five_digit_year_is_refused_by_the_year_check_alone():
+    year = Param("year", "year")
+    # 20180 is an integer, short and unrestricted: only the four-digit rule refuses it.
+    assert (
+        refused(year, "20180") == "parameter 'year' must be a year (YYYY): '20180' is not a four-digit year"
+    )
+    assert "four-digit" in refused(year, "218")
+    assert year.term("2018") == ox.Literal("2018", datatype=ox.NamedNode(XSD + "integer"))
+    assert year.term(" 2018 ").value == "2018"
+    assert year.term("-0500").value == "-500"  # a year BCE, as xsd:integer
+
+
+def test_integers_are_normalised_and_typed():
+    n = Param("n", "integer")
+    assert n.term(" 007 ") == ox.Literal("7", datatype=ox.NamedNode(XSD + "integer"))
+    assert n.term("-3").value == "-3"
+    assert refused(n, "three").startswith("parameter 'n' must be an integer: ")
+
+
+def test_dates_are_normalised_and_typed():
+    day = Param("from", "date")
+    assert day.term(" 2018-07-16 ") == ox.Literal("2018-07-16", datatype=ox.NamedNode(XSD + "date"))
+    assert refused(day, "2018-13-01").startswith("parameter 'from' must be a date (YYYY-MM-DD): ")
+
+
+@pytest.mark.parametrize(
+    ("raw", "term"),
+    [
+        ("Hamburg@en", ox.Literal("Hamburg", language="en")),
+        ("a@b@ru", ox.Literal("a@b", language="ru")),  # the last @ separates the tag
+        ("x@zh-Hant-TW", ox.Literal("x", language="zh-Hant-TW")),
+        ("x@es-419", ox.Literal("x", language="es-419")),
+        ("@en", ox.Literal("", language="en")),
+    ],
+)
+def test_lang_strings_split_at_the_last_at_sign(raw, term):
+    assert Param("label", "lang-string").term(raw) == term
+
+
+@pytest.mark.parametrize("raw", ["Hamburg", "Hamburg@", "Hamburg@e", "Hamburg@english", "x@en-", "x@en US"])
+def test_lang_strings_without_a_valid_tag_are_refused(raw):
+    message = refused(Param("label", "lang-string"), raw)
+    assert message == (
+        "parameter 'label' must be a string with a language tag (text@lang): "
+        "write it as text@lang, e.g. Hamburg@en"
+    )
+
+
+def test_iris_must_be_absolute():
+    iri = Param("iri", "iri")
+    assert iri.term("urn:x:1") == ox.NamedNode("urn:x:1")
+    assert iri.term("https://w3id.org/hos-kg/id/x") == ox.NamedNode("https://w3id.org/hos-kg/id/x")
+    assert refused(iri, "meeting/1") == (
+        "parameter 'iri' must be an absolute IRI: 'meeting/1' is not an absolute IRI"
+    )
+    assert refused(iri, "1x:y").startswith(
+        "parameter 'iri' must be an absolute IRI"
+    )  # a scheme starts a letter
+    assert refused(iri, "http://a b").startswith(
+        "parameter 'iri' must be an absolute IRI"
+    )  # pyoxigraph's check
+
+
+def test_strings_are_taken_as_they_are():
+    assert Param("text", "string").term(' a "b" } ') == ox.Literal(' a "b" } ')
+
+
+def test_allowed_values_are_listed_and_cut_after_twenty():
+    few = Param("lang", "string", values=("en", "bn"))
+    assert few.term("bn") == ox.Literal("bn")
+    assert refused(few, "fr") == "parameter 'lang' must be one of: en, bn"
+    many = Param("n", "integer", values=tuple(str(i) for i in range(25)))
+    assert refused(many, "99") == "parameter 'n' must be one of: " + ", ".join(map(str, range(20))) + ", …"
+    twenty = Param("n", "integer", values=tuple(str(i) for i in range(20)))
+    assert refused(twenty, "99").endswith(", 19")
+
+
+# ---------------------------------------------------------------- binding a request's values
+
+
+def test_an_empty_required_string_is_refused_by_the_required_check_alone():
+    query = canned(Param("text", "string", required=True))
+    with pytest.raises(BadRequest) as info:
+        query.bindings({"text": [""]})
+    assert info.value.message == "parameter 'text' is required: a string"
+    # Not required: the empty string is a value like any other.
+    optional = canned(Param("text", "string", default="x"))
+    assert optional.bindings({"text": [""]}) == {"_text": ox.Literal("")}
+
+
+def test_a_missing_value_takes_the_default_or_is_required():
+    query = canned(Param("n", "integer", default="1"), Param("iri", "iri", required=True))
+    with pytest.raises(BadRequest, match=r"^parameter 'iri' is required: an absolute IRI$"):
+        query.bindings({})
+    assert query.bindings({"iri": ["urn:x"]}) == {
+        "_n": ox.Literal("1", datatype=ox.NamedNode(XSD + "integer")),
+        "_iri": ox.NamedNode("urn:x"),
+    }
+    assert queries.bindings(query, {"iri": "urn:y", "n": "3"})["_n"].value == "3"
+
+
+def test_unknown_and_repeated_parameters_are_named():
+    query = canned(Param("n", "integer", default="1"), Param("m", "integer", default="2"))
+    with pytest.raises(BadRequest) as info:
+        query.bindings({"z": ["1"], "a": ["2"]})
+    assert info.value.message == "unknown parameter(s) a, z for query 'q'; it takes: n, m"
+    with pytest.raises(BadRequest) as info:
+        canned().bindings({"a": ["1"]})
+    assert info.value.message == "unknown parameter(s) a for query 'q'; it takes: none"
+    with pytest.raises(BadRequest) as info:
+        query.bindings({"n": ["1", "3", "4"]})
+    assert info.value.message == "parameter 'n' is given 3 times; give it once"
+
+
+def test_resolve_values_fills_values_from_the_graph():
+    query = canned(Param("s", "iri", values_from="urn:class"), Param("n", "integer", default="1"))
+    resolved = queries.resolve_values({"q": query}, lambda cls: [cls + "/a", cls + "/b"])
+    assert resolved["q"].param_map["s"].values == ("urn:class/a", "urn:class/b")
+    assert resolved["q"].param_map["n"].values == ()
+    assert query.params[0].values == ()  # the registry is not changed in place
+
+
+# ---------------------------------------------------------------- the same checks over HTTP
+
+
+def _error(response, status: int) -> str:
+    assert response.status_code == status, response.get_data(as_text=True)[:400]
+    return json.loads(response.get_data(as_text=True))["error"]
+
+
+def test_year_20180_gets_400_over_http(client):
+    response = client.get("/api/queries/meetings-in-year", query_string={"year": "20180"})
+    assert "parameter 'year' must be a year (YYYY)" in _error(response, 400)
+    assert client.get("/api/queries/meetings-in-year", query_string={"year": "2018"}).status_code == 200
+
+
+def test_an_empty_required_string_gets_400_over_http(client):
+    response = client.get("/api/queries/search-labels", query_string={"text": ""})
+    assert _error(response, 400) == "parameter 'text' is required: a string"
+
+
+def test_a_value_of_2049_characters_gets_400_over_http(client):
+    ok = client.get("/api/queries/search-labels", query_string={"text": "x" * 2048})
+    assert ok.status_code == 200
+    too_long = client.get("/api/queries/search-labels", query_string={"text": "x" * 2049})
+    assert "is 2049 characters long; the limit is 2048" in _error(too_long, 400)
+
+
+# ---------------------------------------------------------------- query files: what stops start-up
+
+
+def write(tmp_path: Path, text: str, name: str = "q.rq") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """#+ title: A question
+#+ description: What it answers
+#+ tags: [a, b]
+#+ params:
+#+   n: {type: integer, default: 2, description: "A number"}
+#+   s: {type: iri, values_from: "hos:SummitSeries", example: "urn:x"}
+SELECT ?x ?_n ?_s WHERE { BIND(?_n AS ?x) }
+"""
+
+
+def test_a_good_file_loads_with_its_header(tmp_path):
+    query = load_query(write(tmp_path, GOOD, "good-one.rq"))
+    assert (query.name, query.title, query.description, query.tags) == (
+        "good-one",
+        "A question",
+        "What it answers",
+        ("a", "b"),
+    )
+    n, s = query.params
+    assert n == Param("n", "integer", "A number", default="2", required=False, example="2")
+    assert s.values_from == "https://w3id.org/hos-kg/ontology#SummitSeries"
+    assert (s.required, s.default, s.example, s.description) == (True, None, "urn:x", "")
+    assert query.text.startswith("#+ title") and query.meta["title"] == "A question"
+
+
+def test_header_values_are_kept_as_text(tmp_path):
+    text = (
+        "#+ title: T\n#+ params:\n#+   v: {type: string, values: [1, 2], default: 1, required: true}\n"
+        "SELECT ?_v {}\n"
+    )
+    (v,) = load_query(write(tmp_path, text)).params
+    assert (v.values, v.default, v.required, v.values_from) == (("1", "2"), "1", True, None)
+
+
+def test_files_load_sorted_by_name_and_only_rq(tmp_path):
+    for name in ("b.rq", "a.rq", "c.txt"):
+        write(tmp_path, "#+ title: T\nASK {}\n", name)
+    assert list(load_queries(tmp_path)) == ["a", "b"]
+
+
+def test_the_header_prefix_is_stripped_once(tmp_path):
+    meta = parse_header("#+title: T\n#+ params:\n#+   x: {type: iri}\nASK {}\n# a comment\n", Path("x.rq"))
+    assert meta == {"title": "T", "params": {"x": {"type": "iri"}}}  # nesting kept
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ASK {}\n", "no '#+' header"),
+        ("#+ title: [unclosed\nASK {}\n", "bad '#+' YAML header"),
+        ("#+ - a list\nASK {}\n", "must be a mapping with a 'title'"),
+        ("#+ title: 3\nASK {}\n", "must be a mapping with a 'title'"),
+        ("#+ description: no title\nASK {}\n", "must be a mapping with a 'title'"),
+        ("#+ title: T\n#+ tags: one\nASK {}\n", "'tags' must be a list"),
+        ("#+ title: T\n#+ params: [a]\nSELECT ?_a {}\n", "'params' must be a mapping"),
+        ("#+ title: T\nSELECT ?_x {}\n", "?_x is used in the query but not declared"),
+        ("#+ title: T\n#+ params:\n#+   x: {default: 1}\nSELECT ?_x {}\n", "parameter 'x' needs a type"),
+        ("#+ title: T\n#+ params:\n#+   x: integer\nSELECT ?_x {}\n", "parameter 'x' needs a type"),
+        ("#+ title: T\n#+ params:\n#+   x: {type: float}\nSELECT ?_x {}\n", "parameter 'x' needs a type"),
+        ("#+ title: T\n#+ params:\n#+   x: {type: iri}\nSELECT * {}\n", "?_x is not in the query"),
+        (
+            "#+ title: T\n#+ params:\n#+   x: {type: iri, colour: red, size: 1}\nSELECT ?_x {}\n",
+            "parameter 'x' has unknown key(s) colour, size",
+        ),
+        (
+            "#+ title: T\n#+ params:\n#+   x: {type: integer, default: one}\nSELECT ?_x {}\n",
+            "default or example of 'x' is not valid: parameter 'x' must be an integer",
+        ),
+        (
+            "#+ title: T\n#+ params:\n#+   x: {type: year, example: 20180}\nSELECT ?_x {}\n",
+            "default or example of 'x' is not valid",
+        ),
+        ("#+ title: T\nSELEKT * {}\n", "the query does not parse"),
+        (
+            "#+ title: T\n#+ params:\n#+   x: {type: iri}\nASK { ?_x ?p ?o }\n",
+            "must be a SELECT that projects",
+        ),
+        (
+            "#+ title: T\n#+ params:\n#+   x: {type: iri}\nSELECT ?s { ?s ?p ?_x }\n",
+            "add each ?_name to the SELECT clause",
+        ),
+    ],
+)
+def test_a_bad_file_stops_start_up_naming_it_and_the_reason(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        load_query(path)
+    assert info.value.message.startswith(f"{path}: ") and message in info.value.message
+
+
+def test_parameters_in_comments_are_not_uses(tmp_path):
+    text = "#+ title: T\n#+ params:\n#+   x: {type: iri}\n# uses ?_x\n  # ?_x\nSELECT * {}\n"
+    with pytest.raises(DataError, match=r"\?_x is not in the query"):
+        load_query(write(tmp_path, text))
+    # And a commented-out use of an undeclared one is no use either.
+    assert load_query(write(tmp_path, "#+ title: T\n# ?_y\nASK {}\n")).params == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "expanded"),
+    [
+        ("hos:Person", "https://w3id.org/hos-kg/ontology#Person"),
+        ("https://example.org/C", "https://example.org/C"),
+        ("hos://x", "hos://x"),
+        ("nope:C", "nope:C"),
+    ],
+)
+def test_values_from_expands_known_prefixes_only(value, expanded):
+    assert queries._expand(value) == expanded
+
+
+def test_the_projects_queries_all_load(settings):
+    loaded = load_queries(settings.queries_dir)
+    assert loaded and all(q.name == name for name, q in loaded.items())
+    assert loaded["search-labels"].param_map["text"].required is True
+    assert loaded["meeting-by-ordinal"].param_map["n"].required is False
+
+
+# ---------------------------------------------------------------- smaller rules, each pinned
+
+
+def test_twenty_one_allowed_values_are_cut_after_twenty():
+    values = tuple(str(i) for i in range(21))
+    assert refused(Param("n", "integer", values=values), "99").endswith(", 19, …")
+
+
+def test_an_iri_scheme_may_be_upper_case_and_a_long_bad_iri_is_shown_cut():
+    assert Param("iri", "iri").term("URN:X:1") == ox.NamedNode("URN:X:1")
+    assert Param("iri", "iri").term("a+b.c-d:x") == ox.NamedNode("a+b.c-d:x")
+    message = refused(Param("iri", "iri"), "/" + "x" * 99)
+    assert message.endswith(repr("/" + "x" * 79) + " is not an absolute IRI")
+
+
+def test_a_long_bad_year_is_shown_cut():
+    assert refused(Param("year", "year"), "1" * 30).endswith(repr("1" * 20) + " is not a four-digit year")
+
+
+def test_a_value_given_twice_is_refused():
+    query = canned(Param("n", "integer", default="1"))
+    with pytest.raises(BadRequest, match=r"^parameter 'n' is given 2 times; give it once$"):
+        query.bindings({"n": ["1", "2"]})
+
+
+def test_values_from_keeps_colons_in_the_local_name():
+    assert queries._expand("hos:a:b") == "https://w3id.org/hos-kg/ontology#a:b"
+
+
+def test_a_parameter_without_a_type_lists_the_types(tmp_path):
+    text = "#+ title: T\n#+ params:\n#+   x: {default: 1}\nSELECT ?_x {}\n"
+    with pytest.raises(DataError) as info:
+        load_query(write(tmp_path, text))
+    assert info.value.message.endswith(
+        "parameter 'x' needs a type, one of iri, string, lang-string, integer, date, year"
+    )
+
+
+def test_a_minimal_file_gets_empty_defaults_and_its_path(tmp_path):
+    path = write(tmp_path, "#+ title: Kurz\nASK { ?s hos:date ?o }\n", "minimal.rq")  # a predeclared prefix
+    query = load_query(path)
+    assert (query.path, query.description, query.tags, query.params) == (path, "", (), ())
+
+
+def test_a_file_in_utf8_with_bengali_loads(tmp_path):
+    query = load_query(write(tmp_path, "#+ title: সভা\n#+ description: বৈঠক\nASK {}\n"))
+    assert (query.title, query.description) == ("সভা", "বৈঠক")
