@@ -42,7 +42,8 @@ mutation: install-test
 	rm -rf $(MUTATION) && mkdir -p $(MUTATION)
 	cp -r src tests ontology data queries pyproject.toml $(MUTATION)/
 	sed -i '/^ *@functools\.lru_cache/d' $(MUTATION)/src/kg/guard.py $(MUTATION)/src/kg/formats.py
-	cd $(MUTATION) && KG_TEST_BUILD_DIR=$(CURDIR)/$(MUTATION)/test-build $(CURDIR)/$(BIN)/mutmut run
+	cd $(MUTATION) && KG_TEST_BUILD_DIR=$(CURDIR)/$(MUTATION)/test-build KG_TEST_QUERY_WORKERS=0 \
+	  $(CURDIR)/$(BIN)/mutmut run
 	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut results --all true | awk \
 	  '{ name = $$1; sub(/:$$/, "", name); split(name, part, /\.x[_ǁ]/); m = part[1]; total[m]++; \
 	     if ($$2 == "killed" || $$2 == "timeout") killed[m]++ } \

@@ -343,7 +343,9 @@ def start_server(name: str, data: Path, work: Path, timeout: float) -> Server:
     if name == "kg":
         tmp = work / "kg-tmp"  # kg serve --data writes its store under TMPDIR: keep it in the work folder
         tmp.mkdir(exist_ok=True)
-        cmd = [str(KG), "serve", "--data", str(data), "--host", HOST, "--port", str(port)]
+        # The peers' default graph is the union of all graphs, and none of them validates: the same here.
+        cmd = [str(KG), "serve", "--data", str(data), "--no-validate", "--union-default-graph"]
+        cmd += ["--host", HOST, "--port", str(port)]
         proc, path = spawn(cmd, log, {**os.environ, "TMPDIR": str(tmp)}), "/sparql"
     elif name == "oxigraph":
         store = work / "oxigraph-store"

@@ -24,11 +24,16 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE, os.environ.get
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The repository's ontology, data and queries; a private build folder.
 
-    ``KG_TEST_BUILD_DIR`` names a folder to build in and reuse instead (``make mutation`` runs
-    the tests once per mutant: ``build`` skips the work while the inputs are unchanged).
+    For ``make mutation``, which runs the tests once per mutant: ``KG_TEST_BUILD_DIR`` names a
+    folder to build in and reuse (``build`` skips the work while the inputs are unchanged), and
+    ``KG_TEST_QUERY_WORKERS=0`` has the shared app evaluate in-process, where the mutated code runs.
     """
     reuse = os.environ.get("KG_TEST_BUILD_DIR")
-    return Settings(build_dir=Path(reuse) if reuse else tmp_path_factory.mktemp("build"))
+    workers = os.environ.get("KG_TEST_QUERY_WORKERS")
+    return Settings(
+        build_dir=Path(reuse) if reuse else tmp_path_factory.mktemp("build"),
+        **({"query_workers": int(workers)} if workers else {}),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +43,7 @@ def built(settings: Settings):
 
 @pytest.fixture(scope="session")
 def kg(settings: Settings, built) -> KnowledgeGraph:
-    return KnowledgeGraph.from_artifact(settings.artifact)
+    return KnowledgeGraph.open(settings.build)
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from kg.errors import ValidationFailed
-from kg.pipeline import ARTIFACTS, build
+from kg.build import Build
+from kg.config import Settings
+from kg.errors import DataError, ValidationFailed
+from kg.iris import GRAPH_ASSERTED, GRAPH_INFERRED
+from kg.pipeline import PACKAGE, build, code_files, input_digest
+from kg.sources import Source
 from kg.store import KnowledgeGraph
+
+ARTIFACTS = (Build.QUADS, Build.STATS, Build.MANIFEST)
 
 
 def test_build_writes_every_artifact_and_counts(settings, built):
@@ -63,4 +70,121 @@ def test_a_failed_build_leaves_the_previous_artifacts(data_copy):
     after = {name: (data_copy.build_dir / name).read_bytes() for name in ARTIFACTS}
     assert after == before
     assert not [p for p in data_copy.build_dir.iterdir() if p.name.startswith(".staging")]
-    assert len(KnowledgeGraph.from_artifact(data_copy.artifact)) > 0
+    assert len(KnowledgeGraph.open(data_copy.build)) > 0
+
+
+# ---------------------------------------------------------------- what the digest covers
+
+
+def test_the_digest_covers_every_module_that_shapes_the_graph_and_none_of_the_web_layer():
+    """Computed, never listed by hand: kg/iris.py (the prefixes) was once missed."""
+    names = {str(p.relative_to(PACKAGE)) for p in code_files()}
+    assert {"iris.py", "namespaces.py", "load.py", "sources.py", "reason.py", "dump.py", "void.py"} <= names
+    assert {str(p.relative_to(PACKAGE)) for p in PACKAGE.glob("*.py")} <= names
+    assert not [n for n in names if n.startswith("web/")]
+
+
+def test_the_digest_changes_with_each_input_and_build_setting(data_copy):
+    first = input_digest(data_copy)
+    assert input_digest(data_copy) == first
+    assert input_digest(dataclasses.replace(data_copy, reason=False)) != first
+    assert input_digest(dataclasses.replace(data_copy, base_iri="https://example.org/kg/")) != first
+    check = next((data_copy.queries_dir / "checks").glob("*.rq"))
+    check.write_text(check.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    second = input_digest(data_copy)
+    assert second != first
+    (data_copy.ontology_dir / "shapes.ttl").write_text(
+        (data_copy.ontology_dir / "shapes.ttl").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )
+    assert input_digest(data_copy) != second
+
+
+def test_a_build_from_an_older_layout_is_rebuilt(data_copy):
+    build(data_copy)
+    manifest = data_copy.build_dir / Build.MANIFEST
+    old = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**old, "layout": "3"}), encoding="utf-8")
+    assert data_copy.build.manifest() is None
+    assert not build(data_copy).skipped
+
+
+# ---------------------------------------------------------------- sources
+
+
+def test_every_source_in_the_settings_is_read_into_the_asserted_graph(data_copy, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "x.ttl").write_text(
+        '<https://w3id.org/hos-kg/id/thing/x> <http://www.w3.org/2000/01/rdf-schema#label> "X"@en .\n',
+        encoding="utf-8",
+    )
+    settings = dataclasses.replace(data_copy, sources=(*data_copy.data_sources, Source("extra", (extra,))))
+    result = build(settings)
+    manifest = settings.build.manifest()
+    assert manifest is not None and manifest.sources == {"seed": 3, "extra": 1}
+    seed_only = build(dataclasses.replace(data_copy, build_dir=tmp_path / "seed-only"))
+    assert result.counts["asserted"] == seed_only.counts["asserted"] + 1
+    kg = KnowledgeGraph.open(settings.build)
+    assert kg.query(
+        f"ASK {{ GRAPH <{GRAPH_ASSERTED}> {{ <https://w3id.org/hos-kg/id/thing/x> ?p 'X'@en }} }}"
+    )
+
+
+def test_foreign_data_keeps_its_dataset_unless_built_as_a_union(tmp_path):
+    data = tmp_path / "d.nq"
+    data.write_text(
+        '<http://example.org/a> <http://example.org/p> "default" .\n'
+        '<http://example.org/b> <http://example.org/p> "named" <http://example.org/g> .\n',
+        encoding="utf-8",
+    )
+    everything = "SELECT ?o WHERE { ?s ?p ?o }"
+    for union, expected in ((False, ["default"]), (True, ["default", "named"])):
+        settings = Settings(
+            build_dir=tmp_path / f"build-{union}",
+            sources=(Source.foreign([data]),),
+            ontology=False,
+            validate=False,
+            reason=False,
+            dumps=False,
+            union_default_graph=union,
+        )
+        result = build(settings)
+        assert result.counts == {"data": 2, "total": 2}
+        kg = KnowledgeGraph.open(settings.build)
+        assert kg.union_default_graph is union
+        assert sorted(str(r["o"].value) for r in kg.query(everything)) == expected
+        assert [
+            r["o"].value for r in kg.query("SELECT ?o { GRAPH <http://example.org/g> { ?s ?p ?o } }")
+        ] == ["named"]
+        assert not settings.build.dump_files() and settings.build.stats() is None
+
+
+def test_foreign_data_with_reasoning_sees_its_inferences_in_the_default_graph(tmp_path):
+    (tmp_path / "a.ttl").write_text(
+        "@prefix ex: <http://example.org/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "ex:Cat rdfs:subClassOf ex:Animal .\nex:tom a ex:Cat .\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        build_dir=tmp_path / "build",
+        sources=(Source.foreign([tmp_path / "a.ttl"]),),
+        ontology=False,
+        dumps=False,
+        union_default_graph=False,
+    )
+    result = build(settings)
+    assert result.counts["inferred"] > 0 and "ontology" not in result.counts
+    kg = KnowledgeGraph.open(settings.build)
+    ask = "ASK { <http://example.org/tom> a <http://example.org/Animal> }"
+    assert kg.query(ask) and not kg.query(ask, infer=False)
+    assert kg.graph_names() == [str(GRAPH_INFERRED)]
+
+
+def test_a_bad_foreign_file_is_named_with_its_line(tmp_path):
+    (tmp_path / "bad.nt").write_text("<http://example.org/a> <http://example.org/p> .\n", encoding="utf-8")
+    settings = Settings(
+        build_dir=tmp_path / "build", sources=(Source.foreign([tmp_path]),), ontology=False, dumps=False
+    )
+    with pytest.raises(DataError, match=r"bad\.nt: .*line 1"):
+        build(settings)
+    assert not settings.build.exists()

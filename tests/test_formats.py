@@ -87,6 +87,28 @@ def test_derived_tables_hold_every_row_once():
             assert alias in row.names or alias in row.media_aliases
 
 
+def test_names_list_a_kinds_canonical_names_in_order_and_html_only_when_asked():
+    assert formats.names("results") == ["json", "xml", "csv", "tsv", "html"]
+    assert formats.names("results", html=False) == ["json", "xml", "csv", "tsv"]
+    graph = ["turtle", "nt", "rdf+xml", "json-ld", "trig", "nquads"]
+    assert formats.names("graph") == formats.names("graph", html=False) == graph
+    assert formats.labels("results") == ["JSON", "XML", "CSV", "TSV", "HTML"]
+
+
+@pytest.mark.parametrize("row", FORMATS, ids=lambda f: f.name)
+def test_a_row_is_found_by_its_canonical_name_and_by_its_suffix(row):
+    assert formats.by_name(row.name) is row
+    assert formats.by_suffix(row.suffix) is row
+
+
+def test_lookups_by_another_name_or_suffix_find_nothing():
+    assert formats.by_suffix("nq").media_type == "application/n-quads"
+    with pytest.raises(StopIteration):
+        formats.by_suffix("owl")  # read as RDF/XML, but written by no row
+    with pytest.raises(StopIteration):
+        formats.by_name("ttl")  # an alias, not Turtle's canonical name
+
+
 # ---------------------------------------------------------------- negotiation
 
 
@@ -177,13 +199,13 @@ def test_refusals_name_what_is_available():
 
 
 def test_dumps_and_files_follow_the_table():
-    from kg import dump, rdf_files
+    from kg import dump, sources
 
     assert {f.suffix: (f.media_type, f.description) for f in formats.DUMPED} == dump.FORMATS
-    assert {s.lstrip(".") for s in rdf_files.RDF_EXTENSIONS} == {
+    assert {s.lstrip(".") for s in sources.RDF_SUFFIXES} == {
         s for f in GRAPH.values() for s in (f.suffix, *f.read_suffixes)
     }
-    for suffix, name in rdf_files.RDF_EXTENSIONS.items():
+    for suffix, name in sources.RDF_SUFFIXES.items():
         row = next(f for f in GRAPH.values() if suffix.lstrip(".") in (f.suffix, *f.read_suffixes))
         assert getattr(ox.RdfFormat, name) == row.format
 
@@ -276,7 +298,8 @@ import kg
 kg.formats = module
 
 from flask import Flask
-from kg import dump, rdf_files, void
+from kg import dump, sources, void
+from kg.build import Build
 from kg.cli import main
 from kg.config import Settings
 from kg.console import _media_types
@@ -289,7 +312,7 @@ out = {
     "negotiated": module.negotiate_header("graph", "text/x-kg-test", ()),
     "named": module.negotiate_header("graph", "", ("KGTEST",)),
     "dump": "kgt" in dump.FORMATS,
-    "files": rdf_files.RDF_EXTENSIONS.get(".kgtest"),
+    "files": sources.RDF_SUFFIXES.get(".kgtest"),
     "cli_dump": "kgt" in choices("dump"),
     "cli_query": "kgtest" in choices("query"),
     "console": _media_types("kgtest")[1],
@@ -299,7 +322,7 @@ out = {
 folder = Path(sys.argv[3])
 (folder / "graph.nq").write_text('<https://w3id.org/hos-kg/id/thing/x> <urn:p> "x" <urn:g> .\n')
 settings = Settings(build_dir=folder, query_workers=0)
-app = create_app(settings, kg=KnowledgeGraph.from_artifact(folder / "graph.nq"))
+app = create_app(settings, kg=KnowledgeGraph.open(Build(folder)))
 client = app.test_client()
 page = client.get("/id/thing/x", headers={"Accept": "text/html"}).get_data(as_text=True)
 out["page_link"] = 'href="/id/thing/x.kgt">Test format</a>' in page

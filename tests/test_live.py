@@ -132,6 +132,65 @@ def test_serve_data_files_with_reasoning(tmp_path):
         assert [r["g"]["value"] for r in rows] == ["http://example.org/g"]
 
 
+def test_serve_data_keeps_the_files_dataset_unless_told_to_union(tmp_path):
+    """Foreign data keeps SPARQL's dataset (the default graph is the files' default graph), as in
+    Fuseki and the Oxigraph server; --union-default-graph is Oxigraph's switch for the union. The
+    temporary build is removed when the server stops."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "d.trig").write_text(
+        '<http://example.org/a> <http://example.org/p> "default" .\n'
+        '<http://example.org/g> { <http://example.org/b> <http://example.org/p> "named" . }\n',
+        encoding="utf-8",
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+
+    def values(url: str, query: str) -> list[str]:
+        sw = SPARQLWrapper(url)
+        sw.setReturnFormat(JSON)
+        sw.setQuery(query)
+        return sorted(r["o"]["value"] for r in sw.queryAndConvert()["results"]["bindings"])
+
+    everything = "SELECT ?o WHERE { ?s ?p ?o }"
+    named = "SELECT ?o WHERE { GRAPH <http://example.org/g> { ?s ?p ?o } }"
+    with kg_serve("--data", str(data), env={"TMPDIR": str(temp)}) as url:
+        assert values(url, everything) == ["default"]
+        assert values(url, named) == ["named"]
+        assert [p.name for p in temp.iterdir() if p.name.startswith("kg-serve-")]
+    with kg_serve("--data", str(data), "--union-default-graph", env={"TMPDIR": str(temp)}) as url:
+        assert values(url, everything) == ["default", "named"]
+        assert values(url, named) == ["named"]
+    assert not [p.name for p in temp.iterdir() if p.name.startswith("kg-serve-")]
+
+
+def test_serve_data_is_validated_unless_told_not_to(tmp_path):
+    """--data goes through the build's pipeline: data that breaks the project's SHACL contract stops
+    start-up with the shape's message; --no-validate serves it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "m.ttl").write_text(
+        "@prefix hos: <https://w3id.org/hos-kg/ontology#> .\n"
+        '<https://w3id.org/hos-kg/id/meeting/x> a hos:Meeting ; hos:duration "long" .\n',
+        encoding="utf-8",
+    )
+    kg_bin = Path(sys.executable).with_name("kg")
+    result = subprocess.run(
+        [str(kg_bin), "serve", "--port", "1", "--data", str(tmp_path / "m.ttl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "hos:duration must be one xsd:duration" in result.stderr and "Traceback" not in result.stderr
+    with kg_serve("--data", str(tmp_path / "m.ttl"), "--no-validate") as url:
+        sw = SPARQLWrapper(url)
+        sw.setReturnFormat(JSON)
+        sw.setQuery('ASK { ?m <https://w3id.org/hos-kg/ontology#duration> "long" }')
+        assert sw.queryAndConvert()["boolean"] is True
+
+
 def test_serve_data_with_a_bad_file_names_it(tmp_path):
     import subprocess
     import sys

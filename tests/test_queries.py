@@ -8,6 +8,9 @@ check goes missing.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -227,7 +230,7 @@ def test_a_good_file_loads_with_its_header(tmp_path):
     assert n == Param("n", "integer", "A number", default="2", required=False, example="2")
     assert s.values_from == "https://w3id.org/hos-kg/ontology#SummitSeries"
     assert (s.required, s.default, s.example, s.description) == (True, None, "urn:x", "")
-    assert query.text.startswith("#+ title") and query.meta["title"] == "A question"
+    assert query.text.startswith("#+ title") and query.path.name == "good-one.rq"
 
 
 def test_header_values_are_kept_as_text(tmp_path):
@@ -370,3 +373,14 @@ def test_a_minimal_file_gets_empty_defaults_and_its_path(tmp_path):
 def test_a_file_in_utf8_with_bengali_loads(tmp_path):
     query = load_query(write(tmp_path, "#+ title: সভা\n#+ description: বৈঠক\nASK {}\n"))
     assert (query.title, query.description) == ("সভা", "বৈঠক")
+
+
+def test_a_query_file_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """A server started under the C locale (ASCII, as in many containers) reads the files the same."""
+    path = write(tmp_path, "#+ title: সভা\nASK {}\n")
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    code = "import sys; from pathlib import Path; from kg.queries import load_query; "
+    code += "print(ascii(load_query(Path(sys.argv[1])).title))"
+    run = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True)
+    assert (run.returncode, run.stdout) == (0, ascii("সভা") + "\n"), run.stderr
+    assert load_query(path).title == "সভা"  # and here, in whatever locale the tests run

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kg.build import Build
 from kg.errors import BadGateway, BadRequest, QueryTimeout, ServiceBusy
 from kg.execute import Job
 from kg.query_client import ClientGone, QueryClient
@@ -45,13 +46,13 @@ def started(pool: QueryClient, query: str, timeout: float, **kwargs) -> tuple[th
 @pytest.fixture()
 def one(settings, built):
     """A single query process, so that which one runs a job is never in doubt."""
-    processes = QueryProcesses(settings.artifact, 1, 100)
+    processes = QueryProcesses(settings.build, 1, 100)
     yield processes, QueryClient(processes.address)
     processes.close()
 
 
 def test_answers_and_the_supervisor_reports_its_processes(settings, built):
-    processes = QueryProcesses(settings.artifact, 2, 100)
+    processes = QueryProcesses(settings.build, 2, 100)
     try:
         pids = processes.pids()
         assert len(pids) == 2 and all(alive(p) for p in pids)
@@ -129,7 +130,7 @@ def test_a_store_that_cannot_be_opened_stops_start_up_with_the_reason(tmp_path):
     from kg.errors import DataError
 
     with pytest.raises(DataError, match="did not start: NotBuilt"):
-        QueryProcesses(tmp_path / "missing.nq", 1, 100)
+        QueryProcesses(Build(tmp_path / "missing"), 1, 100)
 
 
 # ---------------------------------------------------------------- boxed in: memory, network, stack
@@ -155,7 +156,7 @@ MEMORY_HOGS = {
 @pytest.fixture(scope="module")
 def small_memory(settings, built):
     """One query process with a 64 MiB budget: the memory tests stay fast."""
-    processes = QueryProcesses(settings.artifact, 1, 100, memory_mib=64)
+    processes = QueryProcesses(settings.build, 1, 100, memory_mib=64)
     yield processes, QueryClient(processes.address)
     processes.close()
 
@@ -178,7 +179,7 @@ def test_the_query_processes_have_no_network(settings, built):
     listener.listen(8)
     listener.settimeout(0.5)
     port = listener.getsockname()[1]
-    processes = QueryProcesses(settings.artifact, 1, 100)
+    processes = QueryProcesses(settings.build, 1, 100)
     try:
         query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}"
         with pytest.raises(BadGateway) as failed:
@@ -218,7 +219,7 @@ def test_a_stopped_process_is_killed_after_its_deadline_and_replaced(one):
 
 
 def test_a_killed_supervisor_is_restarted_and_queries_recover(settings, built):
-    processes = QueryProcesses(settings.artifact, 1, 100)
+    processes = QueryProcesses(settings.build, 1, 100)
     try:
         client = QueryClient(processes.address)
         old = processes.supervisor_pid
@@ -247,7 +248,7 @@ def test_a_job_waits_for_a_process_at_most_the_queue_wait(one):
 
 
 def test_one_client_cannot_take_every_process(settings, built):
-    processes = QueryProcesses(settings.artifact, 2, 100)
+    processes = QueryProcesses(settings.build, 2, 100)
     client = QueryClient(processes.address, queue_wait=0.3, client_queries=1)
     thread, outcome = started(client, EXPENSIVE, timeout=20, client="192.0.2.1")
     try:
@@ -264,7 +265,7 @@ def test_one_client_cannot_take_every_process(settings, built):
 def test_the_supervisor_survives_a_note_it_cannot_write(settings, built):
     """A full or broken socket folder must not stop the supervisor (it used to exit, killing
     every running query): the note is best effort."""
-    processes = QueryProcesses(settings.artifact, 1, 100)
+    processes = QueryProcesses(settings.build, 1, 100)
     try:
         exits = Path(processes.address).parent / "exits"
         exits.rmdir()
@@ -288,7 +289,7 @@ def test_a_note_is_removed_once_read(small_memory):
 
 
 def test_ipv6_clients_are_counted_by_their_64(settings, built):
-    processes = QueryProcesses(settings.artifact, 2, 100)
+    processes = QueryProcesses(settings.build, 2, 100)
     client = QueryClient(processes.address, queue_wait=0.3, client_queries=1)
     thread, _ = started(client, EXPENSIVE, timeout=20, client="2001:db8:1:2::1")
     try:
@@ -301,7 +302,7 @@ def test_ipv6_clients_are_counted_by_their_64(settings, built):
 
 
 def test_slot_files_stay_bounded_however_many_addresses_come(settings, built):
-    processes = QueryProcesses(settings.artifact, 1, 100)
+    processes = QueryProcesses(settings.build, 1, 100)
     try:
         client = QueryClient(processes.address, client_queries=1)
         for n in range(300):
@@ -319,13 +320,14 @@ def test_a_process_that_fails_while_serving_backs_off_and_recovers(settings, bui
     serves again once the store can be opened."""
     import shutil
 
-    shutil.copy(settings.artifact, tmp_path / "graph.nq")
-    shutil.copytree(settings.artifact.parent / "store", tmp_path / "store")
-    processes = QueryProcesses(tmp_path / "graph.nq", 1, 100, service_size=0)
+    copy = Build(tmp_path)
+    shutil.copy(settings.build.quads, copy.quads)
+    shutil.copytree(settings.build.store, copy.store)
+    processes = QueryProcesses(copy, 1, 100, service_size=0)
     try:
         client = QueryClient(processes.address)
         assert client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
-        (tmp_path / "graph.nq").rename(tmp_path / "away.nq")  # every new process now fails to start
+        copy.quads.rename(tmp_path / "away.nq")  # every new process now fails to start
         (pid,) = processes.pids()
         os.kill(pid, signal.SIGKILL)
         exits = Path(processes.address).parent / "exits"

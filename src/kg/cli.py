@@ -87,7 +87,7 @@ def validate_cmd() -> None:
 def dump_cmd(graph_set: str, fmt: str, gz: bool, output: Path | None) -> None:
     """Write a dump of the last build (the same bytes /dumps serves)."""
     settings = Settings.from_env()
-    source = settings.build_dir / "dumps" / f"{graph_set}.{fmt}{'.gz' if gz else ''}"
+    source = settings.build.dump(f"{graph_set}.{fmt}{'.gz' if gz else ''}")
     if not source.is_file():
         raise NotBuilt(f"{source} does not exist: run `kg build` first")
     if output is None:
@@ -162,6 +162,17 @@ def query_cmd(
     help="Serve these RDF files or folders instead of the build (repeatable).",
 )
 @click.option("--reason", is_flag=True, help="With --data: add the OWL 2 RL closure as an inferred graph.")
+@click.option(
+    "--validate/--no-validate",
+    default=True,
+    show_default=True,
+    help="With --data: check the files against the SHACL shapes and QC checks first.",
+)
+@click.option(
+    "--union-default-graph",
+    is_flag=True,
+    help="With --data: a query's default graph is the union of all graphs, not the files' default graph.",
+)
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
 @_clean_errors
 def serve_cmd(
@@ -172,19 +183,14 @@ def serve_cmd(
     query_workers: int | None,
     data: tuple[Path, ...],
     reason: bool,
+    validate: bool,
+    union_default_graph: bool,
     access_log: bool,
 ) -> None:
-    """Serve the built graph (or --data files) with gunicorn, a production WSGI server."""
-    from kg.serve import serve  # here: see the module's docstring
+    """Serve the built graph (or --data files, built the same way) with gunicorn, a production WSGI server."""
+    from kg.serve import foreign, serve  # here: see the module's docstring
 
     settings = Settings.from_env(query_workers=query_workers)
-    serve(
-        settings,
-        host=host,
-        port=port,
-        workers=workers,
-        threads=threads,
-        data=list(data),
-        reason=reason,
-        access_log=access_log,
-    )
+    if data:
+        settings = foreign(settings, list(data), validate=validate, reason=reason, union=union_default_graph)
+    serve(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)

@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kg.build import Build
+from kg.sources import Source, project
+
 # The repository root when running from a checkout (src/kg/config.py → ../..).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +29,27 @@ class Settings:
     )
     build_dir: Path = field(
         default=REPO_ROOT / "build", metadata={"help": "Where `kg build` writes its artifacts."}
+    )
+    # What a build reads besides the ontology; empty means the project's own: the seed's Turtle
+    # in data_dir. Not an environment setting: `kg serve --data` and embedders pass a list.
+    sources: tuple[Source, ...] = field(default=(), metadata={"env": False})
+    ontology: bool = field(
+        default=True, metadata={"help": "Build the ontology's graph in (off for `kg serve --data`)."}
+    )
+    validate: bool = field(
+        default=True,
+        metadata={"help": "Check the data against the SHACL shapes and QC checks when building."},
+    )
+    reason: bool = field(default=True, metadata={"help": "Add the OWL 2 RL closure as the inferred graph."})
+    union_default_graph: bool = field(
+        default=True,
+        metadata={
+            "help": "A query's default graph is the union of all graphs (off: the files' default graph "
+            "alone, named graphs apart, as SPARQL defines a dataset)."
+        },
+    )
+    dumps: bool = field(
+        default=True, metadata={"help": "Write the dumps, VoID and statistics when building."}
     )
     base_iri: str = field(
         default="https://w3id.org/hos-kg/",
@@ -100,6 +124,8 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
+            if not f.metadata.get("env", True):
+                continue
             raw = env.get(f"KG_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = _coerce(f, raw)
@@ -107,9 +133,15 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @property
-    def artifact(self) -> Path:
-        """The N-Quads file holding the three named graphs of the last build."""
-        return self.build_dir / "graph.nq"
+    def data_sources(self) -> tuple[Source, ...]:
+        """The sources a build reads: ``sources``, or the project's own (computed here, not stored,
+        so that ``dataclasses.replace(settings, data_dir=…)`` reads the new folder)."""
+        return self.sources or project(self.data_dir)
+
+    @property
+    def build(self) -> Build:
+        """The build folder's files (kg.build knows their names)."""
+        return Build(self.build_dir)
 
     @property
     def shapes_file(self) -> Path:
@@ -128,5 +160,7 @@ def _coerce(f: dataclasses.Field, raw: str) -> object:
 
 
 SETTINGS: list[tuple[str, object, str]] = [
-    (f.name, f.default, f.metadata.get("help", "")) for f in dataclasses.fields(Settings)
+    (f.name, f.default, f.metadata.get("help", ""))
+    for f in dataclasses.fields(Settings)
+    if f.metadata.get("env", True)
 ]

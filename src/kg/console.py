@@ -60,7 +60,7 @@ def run_query(
     results, graph = _media_types(fmt)
     # A query in the terminal has the server's limits too: one query process, killed at the time limit.
     job = Job(text, results, graph, infer=infer, bindings=bindings, network=_network(text))
-    with Engine(KnowledgeGraph.from_artifact(settings.artifact), _one_process(settings)) as engine:
+    with Engine(KnowledgeGraph.open(settings.build), _one_process(settings)) as engine:
         answer, _ = engine.run(job)
     if fmt != TABLE or answer.kind == "graph":
         return answer.body.decode("utf-8")

@@ -1,8 +1,11 @@
 """Step 5b, dump: the downloadable files, written once at build time.
 
-Three graph sets (asserted = ontology + data, inferred, all) in five formats,
-each also gzip-compressed, plus ``dumps.json`` (size, triples, checksum) and
-``void.ttl``. Turtle keeps the project's prefixes; N-Triples and N-Quads are
+Three graph sets (asserted = ontology + data, inferred, all) in every format
+whose row in kg.formats says ``dump``, each also gzip-compressed, plus
+an index (kg.build writes it: size, triples, checksum) and ``void.ttl``. Every file is the
+same bytes for the same triples: blank nodes get canonical labels (RDFC-1.0;
+rdflib's own for void.ttl), and each format's writer (``WRITERS``, by the
+row's serializer) writes in a fixed order. Turtle keeps the project's prefixes; N-Triples and N-Quads are
 sorted line by line, so a diff of two dumps shows what changed.
 """
 
@@ -11,17 +14,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from kg import formats
-from kg.load import new_graph
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, PREFIXES
+from kg.build import DumpFile
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, PREFIXES, new_graph
 
 # suffix: (media type, description), one entry per dumped row of kg.formats.FORMATS
 FORMATS = {f.suffix: (f.media_type, f.description) for f in formats.DUMPED}
@@ -32,22 +36,31 @@ GRAPH_SETS = {
 }
 
 
-@dataclass(frozen=True)
-class DumpFile:
-    name: str
-    graph: str
-    format: str
-    media_type: str
-    gzip: bool
-    bytes: int
-    triples: int
-    sha256: str
-
-
 def write_turtle(graph: Graph, path: Path) -> None:
-    out = new_graph()
-    out += graph
+    """``graph`` (void.ttl) as Turtle that is the same bytes for the same triples.
+
+    rdflib relabels the blank nodes from their content (``to_canonical_graph``) and its
+    Turtle writer sorts subjects, predicates and objects. These are rdflib's canonical
+    labels, not the RDFC-1.0 of the dumps below: the round trip through pyoxigraph
+    (``_to_rdflib``) turns plain literals into ``^^xsd:string`` ones, and the file would
+    no longer parse back to the same rdflib graph. The prefixes are the project's and
+    the graph's own (``sd:``).
+    """
+    out = _bound(graph.namespaces())
+    out += to_canonical_graph(graph)
     out.serialize(path, format="turtle", encoding="utf-8")
+
+
+def _bound(namespaces: Iterable[tuple[str, URIRef]]) -> Graph:
+    """An empty graph bound to the project's prefixes, and to those of ``namespaces``
+    whose prefix and namespace are both still free."""
+    out = new_graph()
+    bound = dict(out.namespaces())
+    taken = set(bound.values())
+    for prefix, namespace in namespaces:
+        if prefix not in bound and namespace not in taken:
+            out.bind(prefix, namespace)
+    return out
 
 
 def _quads(graphs: dict[URIRef, Graph]) -> list[ox.Quad]:
@@ -87,23 +100,60 @@ def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
-def _render(fmt: str, graphs: dict[URIRef, Graph]) -> bytes:
-    dataset = _canonical(graphs)
-    if fmt == "nt":
-        return _sorted_lines(ox.serialize([q.triple for q in dataset], format=ox.RdfFormat.N_TRIPLES))
-    if fmt == "nq":
-        return _sorted_lines(ox.serialize(dataset, format=ox.RdfFormat.N_QUADS))
-    if fmt == "trig":
-        return ox.serialize(sorted(dataset, key=str), format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
+def _statements(row: formats.Format, dataset: ox.Dataset) -> list:
+    """Quads for a format that keeps the named graphs, triples for the others."""
+    return list(dataset) if row.named_graphs else [q.triple for q in dataset]
+
+
+def _pyoxigraph(row: formats.Format, dataset: ox.Dataset) -> bytes:
+    """pyoxigraph's writer, fed in sorted order, with the project's prefixes if the row has them."""
+    prefixes = PREFIXES if row.prefixes else None
+    return ox.serialize(sorted(_statements(row, dataset), key=str), format=row.format, prefixes=prefixes)
+
+
+def _line_sorted(row: formats.Format, dataset: ox.Dataset) -> bytes:
+    """One statement a line (N-Triples, N-Quads), the lines sorted."""
+    return _sorted_lines(ox.serialize(_statements(row, dataset), format=row.format))
+
+
+def _rdflib_graph(dataset: ox.Dataset) -> Graph:
+    """The union of the quads' graphs as an rdflib graph bound to the project's prefixes."""
     union = new_graph()
     for q in dataset:
         union.add((_to_rdflib(q.subject), _to_rdflib(q.predicate), _to_rdflib(q.object)))
-    if fmt == "ttl":  # rdflib's Turtle sorts subjects and predicates: a stable, readable file
-        return union.serialize(format="turtle", encoding="utf-8")
+    return union
+
+
+def _turtle(row: formats.Format, dataset: ox.Dataset) -> bytes:
+    """rdflib's Turtle with the project's prefixes: it sorts subjects and predicates, a stable,
+    readable file."""
+    return _rdflib_graph(dataset).serialize(format="turtle", encoding="utf-8")
+
+
+def _json_ld(row: formats.Format, dataset: ox.Dataset) -> bytes:
+    """rdflib's JSON-LD with the project's prefixes as its context, nodes and values sorted."""
     # use_rdf_type: rdflib would write a blank-node class into "@type" as an object,
     # which is not valid JSON-LD; as an ordinary rdf:type property it is.
-    written = union.serialize(format="json-ld", context=dict(PREFIXES), use_rdf_type=True, encoding="utf-8")
+    written = _rdflib_graph(dataset).serialize(
+        format="json-ld", context=dict(PREFIXES), use_rdf_type=True, encoding="utf-8"
+    )
     return _stable_json(json.loads(written))
+
+
+Writer = Callable[[formats.Format, ox.Dataset], bytes]
+# How a dumped row is written, by its serializer: a row whose serializer is not here is
+# written by pyoxigraph in sorted order (as TriG is), so a new dump format is its row in
+# kg.formats, plus an entry here only when it needs another writer.
+WRITERS: dict[ox.RdfFormat, Writer] = {
+    ox.RdfFormat.TURTLE: _turtle,
+    ox.RdfFormat.JSON_LD: _json_ld,
+    ox.RdfFormat.N_TRIPLES: _line_sorted,
+    ox.RdfFormat.N_QUADS: _line_sorted,
+}
+
+
+def _render(row: formats.Format, graphs: dict[URIRef, Graph]) -> bytes:
+    return WRITERS.get(row.format, _pyoxigraph)(row, _canonical(graphs))
 
 
 def _stable_json(document: object) -> bytes:
@@ -138,35 +188,27 @@ def write_dumps(ontology: Graph, data: Graph, inferred: Graph, folder: Path) -> 
     files = []
     for graph_set, graphs in sets.items():
         triples = sum(len(g) for g in graphs.values())
-        for fmt, (media, _) in FORMATS.items():
-            body = _render(fmt, graphs)
+        for row in formats.DUMPED:
+            body = _render(row, graphs)
             # mtime=0: the same content gives the same .gz bytes, checksum and ETag.
             for packed, name in (
-                (body, f"{graph_set}.{fmt}"),
-                (gzip.compress(body, mtime=0), f"{graph_set}.{fmt}.gz"),
+                (body, f"{graph_set}.{row.suffix}"),
+                (gzip.compress(body, mtime=0), f"{graph_set}.{row.suffix}.gz"),
             ):
                 (folder / name).write_bytes(packed)
                 files.append(
                     DumpFile(
                         name,
                         graph_set,
-                        fmt,
-                        media,
+                        row.suffix,
+                        row.media_type,
                         name.endswith(".gz"),
                         len(packed),
                         triples,
                         hashlib.sha256(packed).hexdigest(),
                     )
                 )
-    (folder / "dumps.json").write_text(json.dumps([asdict(f) for f in files], indent=1), encoding="utf-8")
     return files
-
-
-def read_dumps(folder: Path) -> list[DumpFile]:
-    path = folder / "dumps.json"
-    if not path.is_file():
-        return []
-    return [DumpFile(**item) for item in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def instances_by_class(graph: Graph) -> dict[str, int]:

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from kg.errors import NotAcceptable
 from kg.formats import GRAPH, RESULTS, Choice
+from kg.iris import PREFIXES
 from kg.store import KnowledgeGraph
 from kg.store import unreachable as _unreachable
 
@@ -158,9 +159,8 @@ def _boolean(value: bool, choice: Choice) -> bytes:
 
 
 def _prefixes(choice: Choice) -> dict[str, str] | None:
-    from kg.iris import PREFIXES
-
-    return PREFIXES if choice.format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+    """The project's prefixes for the formats whose row asks for them (Turtle, TriG)."""
+    return PREFIXES if choice.prefixes else None
 
 
 def _need(table: dict[str, Choice], media_type: str | None, what: str) -> Choice:

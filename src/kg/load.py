@@ -1,44 +1,55 @@
-"""Step 1, load: parse the ontology and the data into two rdflib graphs.
+"""Step 1, load: read the ontology and every source (kg.sources) into RDF.
 
-A syntax error stops the load with the file and line, never a traceback.
+Each kind of source has a reader here (``READERS``). The seed's Turtle is read
+with rdflib, whose errors give the file and line, into the asserted graph.
+Foreign RDF (``kg serve --data``) is read by pyoxigraph, with no Python object
+per triple, and keeps its own graphs; validation and reasoning see its triples
+only if they run (``Loaded.checkable``). A syntax error stops the load with the
+file and line, never a traceback.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
 from kg.config import Settings
 from kg.errors import DataError
-from kg.namespaces import PREFIXES
+from kg.iris import GRAPH_ASSERTED
+from kg.namespaces import new_graph
+from kg.sources import RDF_SUFFIXES, Source
 
 
 @dataclass
 class Loaded:
     ontology: Graph
-    data: Graph
+    data: Graph  # what the rdflib readers read: the asserted graph
+    # Quads pyoxigraph read, in their own graphs (foreign data); None when no source keeps its graphs.
+    foreign: ox.Store | None = None
     # Which files assert triples about each subject, so that reports can name them.
     origin: dict[Node, list[Path]] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)  # files read per source, by its name
 
-
-def new_graph() -> Graph:
-    g = Graph()
-    for prefix, iri in PREFIXES.items():
-        g.bind(prefix, iri, override=True, replace=True)
-    return g
+    def checkable(self) -> Loaded:
+        """The same, with the foreign quads' triples in ``data``, for validation and reasoning."""
+        if self.foreign is None or not len(self.foreign):
+            return self
+        data = new_graph()
+        data += self.data
+        triples = (q.triple for q in self.foreign.quads_for_pattern(None, None, None, None))
+        data.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+        return replace(self, data=data)
 
 
 def ontology_files(settings: Settings) -> list[Path]:
     # shapes.ttl is the SHACL contract, not part of the ontology graph.
     return sorted(p for p in settings.ontology_dir.glob("*.ttl") if p.name != "shapes.ttl")
-
-
-def data_files(settings: Settings) -> list[Path]:
-    return sorted(settings.data_dir.glob("*.ttl"))
 
 
 def parse_file(path: Path, into: Graph | None = None) -> Graph:
@@ -56,17 +67,47 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     return graph
 
 
-def load(settings: Settings) -> Loaded:
-    onto_files, dat_files = ontology_files(settings), data_files(settings)
-    if not dat_files:
-        raise DataError(f"{settings.data_dir}: no *.ttl files to load")
-    ontology, data = new_graph(), new_graph()
-    origin: dict[Node, list[Path]] = {}
-    for path in onto_files:
-        parse_file(path, ontology)
-    for path in dat_files:
+def read_turtle(source: Source, into: Loaded) -> int:
+    """Turtle files into the asserted graph, remembering which file said what of each subject."""
+    files = source.files()
+    for path in files:
         part = parse_file(path)
         for s in part.subjects(unique=True):
-            origin.setdefault(s, []).append(path)
-        data += part
-    return Loaded(ontology=ontology, data=data, origin=origin)
+            into.origin.setdefault(s, []).append(path)
+        into.data += part
+    return len(files)
+
+
+def read_rdf(source: Source, into: Loaded) -> int:
+    """RDF files in any format of kg.formats, read by pyoxigraph straight into a store."""
+    files = source.files()
+    if into.foreign is None:
+        into.foreign = ox.Store()
+    target = {} if source.own_graphs else {"to_graph": ox.NamedNode(GRAPH_ASSERTED)}
+    for path in files:
+        fmt = getattr(ox.RdfFormat, RDF_SUFFIXES[path.suffix.lower()])
+        try:
+            into.foreign.bulk_load(path=str(path), format=fmt, **target)
+        except SyntaxError as exc:
+            raise DataError(f"{path}: {exc}") from None  # pyoxigraph names the line and column
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read: {exc}") from None
+    return len(files)
+
+
+READERS: dict[str, Callable[[Source, Loaded], int]] = {"turtle": read_turtle, "rdf": read_rdf}
+
+
+def load(settings: Settings) -> Loaded:
+    ontology = new_graph()
+    if settings.ontology:
+        for path in ontology_files(settings):
+            parse_file(path, ontology)
+    loaded = Loaded(ontology=ontology, data=new_graph())
+    for source in settings.data_sources:
+        if source.reader not in READERS:
+            raise DataError(
+                f"source {source.name!r}: no reader {source.reader!r}; known: {', '.join(READERS)}"
+            )
+        loaded.files[source.name] = READERS[source.reader](source, loaded)
+    return loaded

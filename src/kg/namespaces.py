@@ -1,6 +1,6 @@
 """The project's namespaces as rdflib objects, built from the strings in kg.iris."""
 
-from rdflib import Namespace, URIRef
+from rdflib import Graph, Namespace, URIRef
 
 from kg import iris
 from kg.iris import PREFIXES
@@ -25,8 +25,17 @@ __all__ = [
     "SH",
     "WD",
     "WDT",
+    "new_graph",
     "sparql_prologue",
 ]
+
+
+def new_graph() -> Graph:
+    """An empty rdflib graph that writes the project's prefixes (Turtle dumps, reports)."""
+    g = Graph()
+    for prefix, iri in PREFIXES.items():
+        g.bind(prefix, iri, override=True, replace=True)
+    return g
 
 
 def sparql_prologue() -> str:

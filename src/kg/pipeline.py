@@ -1,165 +1,174 @@
 """The map of the system: build(settings) = load → validate → reason → write.
 
-``kg build`` writes into ``settings.build_dir``:
-
-* ``graph.nq``      the three named graphs (ontology, asserted, inferred)
-* ``store/``        the same in pyoxigraph's on-disk format, opened read-only to serve
-* ``dumps/``        asserted / inferred / all as Turtle, N-Triples, N-Quads, TriG and JSON-LD,
-                    each also .gz, with ``dumps.json`` (sizes, counts, checksums) and ``void.ttl``
-* ``stats.json``    triples per graph, class and property partitions (for VoID)
-* ``manifest.json`` input digest, counts and timings
+The settings say what to read (the ontology, ``settings.data_sources``) and which
+steps run; kg.build says where each file goes. ``kg build`` runs every step on the
+project's sources; ``kg serve --data`` runs the same steps on foreign files,
+validating unless told not to, reasoning only if asked, and writing no dumps.
 
 Everything is written to a staging folder first and moved into place only after
-every stage succeeded, so a failed build leaves the previous artifacts as they
-were. When the inputs' digest matches the manifest, nothing is rebuilt.
+every step succeeded, so a failed build leaves the previous one as it was. When
+the inputs' digest matches the manifest, nothing is rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from rdflib import Graph
 
 from kg import dump, void
+from kg.build import LAYOUT, Build, Manifest, now
 from kg.config import Settings
 from kg.errors import ValidationFailed
-from kg.load import load
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.load import Loaded, load
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, new_graph
 from kg.reason import closure
-from kg.store import STORE_DIR, write_store
+from kg.store import write_store
 from kg.validate import validate
 
-ARTIFACTS = ("graph.nq", "stats.json", "manifest.json")  # files; plus the folders below
-FOLDERS = (STORE_DIR, "dumps")
-BUILD_FORMAT = "3"  # bump when the artifacts' layout changes
+PACKAGE = Path(__file__).parent
+# Libraries whose version can change what a build writes (parsers, reasoner, serializers).
+LIBRARIES = ("rdflib", "owlrl", "pyoxigraph", "pyshacl")
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildResult:
-    digest: str
+    """What a build did: the manifest it wrote (or found up to date, ``skipped``)."""
+
+    manifest: Manifest
     skipped: bool
-    counts: dict[str, int] = field(default_factory=dict)
-    by_class: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.manifest.counts
 
     def summary(self) -> str:
+        m = self.manifest
         head = "Up to date (inputs unchanged): nothing rebuilt." if self.skipped else "Built."
         lines = [head, "Triples:"]
-        lines += [f"  {name:<10} {n:>7}" for name, n in self.counts.items()]
-        lines.append("Instances by class (after reasoning):")
-        lines += [f"  {name:<24} {n:>4}" for name, n in self.by_class.items()]
+        lines += [f"  {name:<10} {n:>7}" for name, n in m.counts.items()]
+        if m.by_class:
+            lines.append("Instances by class (after reasoning):")
+            lines += [f"  {name:<24} {n:>4}" for name, n in m.by_class.items()]
         if not self.skipped:
-            lines.append("Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in self.seconds.items()))
+            lines.append("Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in m.seconds.items()))
         return "\n".join(lines)
 
 
+def code_files() -> list[Path]:
+    """The package's modules that shape the graph: all of src/kg but the web layer, which only serves."""
+    return sorted(p for p in PACKAGE.rglob("*.py") if "web" not in p.relative_to(PACKAGE).parts)
+
+
 def input_digest(settings: Settings) -> str:
-    """A digest of everything a build reads, so an unchanged tree is not rebuilt."""
-    h = hashlib.sha256(BUILD_FORMAT.encode())
-    files = sorted(settings.ontology_dir.glob("*.ttl")) + sorted(settings.data_dir.glob("*.ttl"))
-    files += sorted((settings.queries_dir / "checks").glob("*.rq"))
-    # The code of each stage is an input too: a changed reasoner must rebuild.
-    here = Path(__file__).parent
-    files += [
-        here / f"{stage}.py"
-        for stage in ("load", "validate", "reason", "dump", "void", "pipeline", "namespaces")
-    ]
-    for path in files:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    """A digest of everything a build reads and every setting it obeys: unchanged, nothing is rebuilt."""
+    h = hashlib.sha256(LAYOUT.encode())
+    steps = (
+        settings.ontology,
+        settings.validate,
+        settings.reason,
+        settings.union_default_graph,
+        settings.dumps,
+    )
+    h.update(repr((settings.base_iri, steps)).encode())
+    h.update(repr([(lib, metadata.version(lib)) for lib in LIBRARIES]).encode())
+    files = [("ontology", p) for p in sorted(settings.ontology_dir.glob("*.ttl"))]
+    files += [("checks", p) for p in sorted((settings.queries_dir / "checks").glob("*.rq"))]
+    for source in settings.data_sources:
+        h.update(repr((source.name, source.reader, source.own_graphs)).encode())
+        files += [(source.name, p) for p in source.files()]
+    files += [("code", p) for p in code_files()]
+    for group, path in files:
+        name = path.relative_to(PACKAGE) if group == "code" else path.name
+        h.update(f"{group}/{name}".encode() + b"\0")
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
     return h.hexdigest()
 
 
 def build(settings: Settings, force: bool = False) -> BuildResult:
+    target = settings.build
     digest = input_digest(settings)
-    manifest = settings.build_dir / "manifest.json"
-    complete = all((settings.build_dir / a).is_file() for a in ARTIFACTS) and all(
-        (settings.build_dir / f).is_dir() for f in FOLDERS
-    )
-    if not force and manifest.is_file() and complete:
-        previous = json.loads(manifest.read_text(encoding="utf-8"))
-        if previous.get("digest") == digest:
-            return BuildResult(digest, True, previous["counts"], previous["by_class"], previous["seconds"])
+    previous = target.manifest()
+    if not force and previous is not None and previous.digest == digest and _complete(target, settings):
+        return BuildResult(previous, skipped=True)
 
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     loaded = load(settings)
     seconds["load"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    report = validate(loaded, settings)
-    seconds["validate"] = time.perf_counter() - t
-    if not report.conforms:
-        raise ValidationFailed(report.text())
+    checked = loaded.checkable() if settings.validate or settings.reason else loaded
+    if settings.validate:
+        t = time.perf_counter()
+        report = validate(checked, settings)
+        seconds["validate"] = time.perf_counter() - t
+        if not report.conforms:
+            raise ValidationFailed(report.text())
+
+    inferred = new_graph()
+    if settings.reason:
+        t = time.perf_counter()
+        inferred = closure(checked.ontology, checked.data)
+        seconds["reason"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    inferred = closure(loaded.ontology, loaded.data)
-    seconds["reason"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    result = BuildResult(
-        digest=digest,
-        skipped=False,
-        counts={
-            "ontology": len(loaded.ontology),
-            "asserted": len(loaded.data),
-            "inferred": len(inferred),
-            "total": len(loaded.ontology) + len(loaded.data) + len(inferred),
-        },
-        by_class=dump.instances_by_class(loaded.ontology + loaded.data + inferred),
-        seconds=seconds,
-    )
-    _write_atomically(settings, loaded.ontology, loaded.data, inferred, result)
-    seconds["write"] = time.perf_counter() - t
-    return result
-
-
-def _write_atomically(
-    settings: Settings, ontology: Graph, data: Graph, inferred: Graph, result: BuildResult
-) -> None:
-    build_dir = settings.build_dir
-    build_dir.mkdir(parents=True, exist_ok=True)
-    staging = build_dir / f".staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    try:
-        dump.write_nquads(
-            {GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred}, staging / "graph.nq"
+    with target.staging() as staged:
+        _write(settings, staged, loaded, inferred)
+        seconds["write"] = time.perf_counter() - t
+        manifest = Manifest(
+            digest=digest,
+            created=now(),
+            counts=_counts(settings, loaded, inferred),
+            by_class=dump.instances_by_class(loaded.ontology + loaded.data + inferred),
+            seconds=seconds,
+            union_default_graph=settings.union_default_graph,
+            sources=loaded.files,
         )
-        write_store(staging / "graph.nq", staging / STORE_DIR)
-        files = dump.write_dumps(ontology, data, inferred, staging / "dumps")
-        stats = void.statistics(ontology, data, inferred)
-        void.write_statistics(stats, staging / "stats.json")
-        description = void.describe(settings.base_iri, stats, files, created)
-        dump.write_turtle(description, staging / "dumps" / "void.ttl")
-        summary = {k: v for k, v in asdict(result).items() if k in ("counts", "by_class", "seconds")}
-        (staging / "manifest.json").write_text(
-            json.dumps(
-                {"digest": result.digest, "created": created, **summary}, indent=2, ensure_ascii=False
-            ),
-            encoding="utf-8",
-        )
-        # Everything exists in staging: only now replace what is served.
-        # manifest.json goes last, so a crash mid-way forces a rebuild next time.
-        for folder in FOLDERS:
-            _replace_dir(staging / folder, build_dir / folder)
-        for name in ARTIFACTS:
-            os.replace(staging / name, build_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        staged.write_manifest(manifest)
+    return BuildResult(manifest, skipped=False)
 
 
-def _replace_dir(new: Path, target: Path) -> None:
-    """Swap a directory into place; a process serving the old one keeps its open files."""
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+def _complete(target: Build, settings: Settings) -> bool:
+    return target.exists() and (not settings.dumps or bool(target.dump_files()))
+
+
+def _counts(settings: Settings, loaded: Loaded, inferred: Graph) -> dict[str, int]:
+    counts = {}
+    if settings.ontology:
+        counts["ontology"] = len(loaded.ontology)
+    if loaded.foreign is None or len(loaded.data):
+        counts["asserted"] = len(loaded.data)
+    if loaded.foreign is not None:
+        counts["data"] = len(loaded.foreign)
+    if settings.reason:
+        counts["inferred"] = len(inferred)
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def _write(settings: Settings, staged: Build, loaded: Loaded, inferred: Graph) -> None:
+    """Write every file of a build into ``staged`` (a staging folder)."""
+    graphs = {}
+    if settings.ontology:
+        graphs[GRAPH_ONTOLOGY] = loaded.ontology
+    if loaded.foreign is None or len(loaded.data):
+        graphs[GRAPH_ASSERTED] = loaded.data
+    if settings.reason:
+        graphs[GRAPH_INFERRED] = inferred
+    dump.write_nquads(graphs, staged.quads)
+    write_store(staged, loaded.foreign)
+    if not settings.dumps:
+        return
+    files = dump.write_dumps(loaded.ontology, loaded.data, inferred, staged.dumps)
+    staged.write_dump_index(files)
+    stats = void.statistics(loaded.ontology, loaded.data, inferred, settings.base_iri)
+    staged.write_stats(stats)
+    description = void.describe(settings.base_iri, stats, files)
+    dump.write_turtle(description, staged.void)

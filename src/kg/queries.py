@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -125,7 +125,6 @@ class CannedQuery:
     path: Path
     tags: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     @cached_property
     def prepared(self) -> Query:
@@ -239,7 +238,6 @@ def load_query(path: Path) -> CannedQuery:
         path=path,
         tags=tuple(str(t) for t in tags),
         params=_params(meta, text, path),
-        meta=meta,
     )
     _check_with_engine(query, path)
     return query

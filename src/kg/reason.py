@@ -23,8 +23,7 @@ import owlrl
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDFS, SKOS
 
-from kg.load import new_graph
-from kg.namespaces import WD, WDT
+from kg.namespaces import WD, WDT, new_graph
 
 # What a Wikidata IRI may carry in the inferred graph: the Wikidata view.
 _WIKIDATA_VIEW = {OWL.sameAs, RDFS.label, SKOS.altLabel}

@@ -31,11 +31,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from kg.config import Settings
-from kg.errors import DataError, NotBuilt
+from kg.errors import DataError, KGError
 from kg.http_worker import BoundedWorker
-from kg.iris import GRAPH_INFERRED
-from kg.rdf_files import RDF_EXTENSIONS, rdf_files
-from kg.store import STORE_DIR
+from kg.sources import Source
 
 
 class _Server(BaseApplication):
@@ -57,28 +55,28 @@ class _Server(BaseApplication):
         return app
 
 
-def preflight(settings: Settings, data: list[Path], reason: bool, out_dir: Path | None) -> None:
-    """Check (and with --data, prepare) everything before gunicorn starts, in a spawned process.
+def preflight(settings: Settings) -> None:
+    """Check (and for foreign data, build) everything before gunicorn starts, in a spawned process.
 
     This runs in gunicorn's master, and whatever the master holds, every forked
     worker inherits: parsed quads (hundreds of MB at 1M triples), the SPARQL
     parser's modules, or an open database that then hangs the worker at exit.
     So the master only waits; the spawned process does the work and reports
-    the first problem (a bad file, a bad canned query) in words.
+    the first problem (a bad file, a failed validation, a bad canned query) in words.
     """
-    if not data:
-        # Nothing to prepare: check the canned queries right here. Modules imported
+    if not settings.sources:
+        # Nothing to build: check the canned queries right here. Modules imported
         # before the fork are shared with the worker, which imports them anyway.
         from kg.queries import load_queries
 
+        settings.build.require()
         load_queries(settings.queries_dir)
         return
-    files = rdf_files(data)  # unknown files and missing paths are reported at once
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    for source in settings.sources:  # unknown files and missing paths are reported at once
+        source.files()
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=_preflight, args=(settings.queries_dir, files, reason, out_dir, send))
+    worker = ctx.Process(target=_preflight, args=(settings, send))
     worker.start()
     send.close()
     problem = receive.recv() if receive.poll(None) else "the start-up checks stopped"
@@ -87,44 +85,40 @@ def preflight(settings: Settings, data: list[Path], reason: bool, out_dir: Path 
         raise DataError(problem or "the start-up checks failed")
 
 
-def _preflight(queries_dir: Path, files: list[Path], reason: bool, out_dir: Path | None, report) -> None:
+def _preflight(settings: Settings, report) -> None:
+    from kg.pipeline import build
     from kg.queries import load_queries
 
     try:
-        load_queries(queries_dir)  # a bad canned query stops start-up, naming its file
-        if out_dir is not None:
-            _prepare(files, reason, out_dir)
+        load_queries(settings.queries_dir)  # a bad canned query stops start-up, naming its file
+        build(settings)  # the same steps as `kg build`: load, validate, reason, write
         report.send(None)
-    except DataError as exc:
+    except KGError as exc:
         report.send(exc.message)
     except OSError as exc:
         report.send(f"cannot read the data: {exc}")
 
 
-def _prepare(files: list[Path], reason: bool, out_dir: Path) -> None:
-    """Any RDF files → an on-disk store and an N-Quads artifact (in the preflight process)."""
-    import pyoxigraph as ox
+def foreign(
+    settings: Settings, data: list[Path], *, validate: bool = True, reason: bool = False, union: bool = False
+) -> Settings:
+    """The settings that build and serve RDF files instead of the project's build (kg serve --data).
 
-    store = ox.Store(str(out_dir / STORE_DIR))
-    for path in files:  # straight from file to store: no Python objects per triple
-        fmt = getattr(ox.RdfFormat, RDF_EXTENSIONS[path.suffix.lower()])
-        try:
-            store.bulk_load(path=str(path), format=fmt)
-        except (SyntaxError, ValueError) as exc:
-            raise DataError(f"{path}: {exc}") from None
-    if reason:
-        from rdflib import Graph
-
-        from kg.reason import closure
-
-        triples = [q.triple for q in store.quads_for_pattern(None, None, None, None)]
-        union = Graph()
-        union.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")
-        inferred = closure(Graph(), union).serialize(format="nt", encoding="utf-8")
-        store.bulk_load(inferred, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(GRAPH_INFERRED))
-    store.optimize()
-    store.dump(str(out_dir / "graph.nq"), format=ox.RdfFormat.N_QUADS)
-    store.flush()
+    The files keep SPARQL's dataset (their default graph, their named graphs) unless
+    ``union``; they are validated against the project's shapes and checks unless told
+    not to, reasoned over only if asked, and get no dumps. The build goes to a fresh
+    temporary folder, which ``serve`` removes when it stops.
+    """
+    return dataclasses.replace(
+        settings,
+        build_dir=Path(tempfile.mkdtemp(prefix="kg-serve-")),
+        sources=(Source.foreign(data),),
+        ontology=False,
+        validate=validate,
+        reason=reason,
+        union_default_graph=union,
+        dumps=False,
+    )
 
 
 def serve(
@@ -133,25 +127,20 @@ def serve(
     port: int,
     workers: int = 2,
     threads: int = 8,
-    data: list[Path] | None = None,
-    reason: bool = False,
     access_log: bool = False,
 ) -> None:
-    out = Path(tempfile.mkdtemp(prefix="kg-serve-")) if data else None
-    if out is None and not settings.artifact.is_file():
-        raise NotBuilt(f"{settings.artifact} does not exist: run `kg build` first")
+    """Serve ``settings``' build; with ``settings.sources`` (see ``foreign``), build it first."""
+    temporary = settings.build_dir if settings.sources else None
     # gunicorn forks its workers inside run(), and an exiting worker unwinds this
     # very stack (SystemExit): only the master may remove the prepared store.
     master = os.getpid()
     try:
-        preflight(settings, data or [], reason, out)
-        if out is not None:
-            settings = dataclasses.replace(settings, build_dir=out)
+        preflight(settings)
         processes = None
         if settings.query_workers > 0:
             from kg.workers import QueryProcesses
 
-            processes = QueryProcesses.for_settings(settings.artifact, settings)
+            processes = QueryProcesses.for_settings(settings.build, settings)
         options = _options(settings, host, port, workers, threads, access_log)
         try:
             _Server(settings, options, processes.address if processes else None).run()
@@ -159,8 +148,8 @@ def serve(
             if processes is not None:  # a no-op in a forked worker: only the owner closes them
                 processes.close()
     finally:
-        if out is not None and os.getpid() == master:  # the prepared store is this server's alone
-            shutil.rmtree(out, ignore_errors=True)
+        if temporary is not None and os.getpid() == master:  # the foreign build is this server's alone
+            shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _options(

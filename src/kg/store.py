@@ -2,7 +2,9 @@
 
 The three named graphs (ontology, asserted, inferred) are kept apart. The
 query's default graph is their union, or ontology + asserted with
-``infer=False``; ``GRAPH <…>`` reaches each one by name. The data never
+``infer=False``; ``GRAPH <…>`` reaches each one by name. Foreign data
+(``kg serve --data``) keeps SPARQL's dataset unless told otherwise: its
+default graph is the files' default graph. The data never
 changes while served, so the store is read-only by construction: nothing here
 offers an update.
 """
@@ -18,7 +20,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg import functions
-from kg.errors import BadGateway, BadRequest, NotBuilt
+from kg.build import Build
+from kg.errors import BadGateway, BadRequest
 from kg.iris import GRAPH_INFERRED, PREFIXES
 
 Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -43,9 +46,6 @@ def unreachable(exc: OSError) -> BadGateway:
     return BadGateway("a SERVICE endpoint could not be reached or gave no usable answer")
 
 
-STORE_DIR = "store"
-
-
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -54,10 +54,17 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def write_store(artifact: Path, directory: Path) -> None:
-    """Write the on-disk store for an N-Quads artifact (opened read-only when served)."""
-    store = ox.Store(str(directory))
-    store.bulk_load(path=str(artifact), format=ox.RdfFormat.N_QUADS)
+def write_store(build: Build, more: ox.Store | None = None) -> None:
+    """Write the build's on-disk store from its N-Quads (opened read-only when served).
+
+    ``more`` holds quads read straight into pyoxigraph (kg serve --data); they join
+    the store, and the N-Quads file is then rewritten from the store to hold them too.
+    """
+    store = ox.Store(str(build.store))
+    store.bulk_load(path=str(build.quads), format=ox.RdfFormat.N_QUADS)
+    if more is not None:
+        store.bulk_extend(more.quads_for_pattern(None, None, None, None))
+        store.dump(str(build.quads), format=ox.RdfFormat.N_QUADS)
     store.optimize()
     store.flush()
     del store  # closes the database before anyone opens it read-only
@@ -66,40 +73,48 @@ def write_store(artifact: Path, directory: Path) -> None:
 class KnowledgeGraph:
     """A read-only SPARQL view of one build."""
 
-    def __init__(self, store: ox.Store, identity: str, source: Path | None = None) -> None:
+    def __init__(
+        self, store: ox.Store, identity: str, build: Build | None = None, union_default_graph: bool = True
+    ) -> None:
         self._store = store
         # Changes whenever the served data changes: the key for caches and ETags.
         self.identity = identity
-        # The artifact it was loaded from, so worker processes can load the same.
-        self.source = source
+        # The build it was opened from, so query processes can open the same.
+        self.build = build
+        # The dataset's rule (kg.build.Manifest): the union of all graphs, or the default graph alone.
+        self.union_default_graph = union_default_graph
         self._count_cache: dict[str | None, int] | None = None
 
     @classmethod
-    def from_artifact(cls, path: Path) -> KnowledgeGraph:
+    def open(cls, build: Build) -> KnowledgeGraph:
         """Open a build: its on-disk store read-only if there is one, else load the quads into memory.
 
-        The on-disk store (``store/`` beside the quad file) is shared by every
-        process through the OS page cache: at 1M triples a process holds about
-        60 MB instead of about 425 MB with its own in-memory copy.
+        The on-disk store is shared by every process through the OS page cache:
+        at 1M triples a process holds about 60 MB instead of about 425 MB with its
+        own in-memory copy.
         """
-        if not path.is_file():
-            raise NotBuilt(f"{path} does not exist: run `kg build` first")
-        disk = path.parent / STORE_DIR
-        if disk.is_dir():
-            store = ox.Store.read_only(str(disk))
+        build.require()
+        if build.store.is_dir():
+            store = ox.Store.read_only(str(build.store))
         else:
             store = ox.Store()
-            store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
-        return cls(store, _digest(path), path)
+            store.bulk_load(path=str(build.quads), format=ox.RdfFormat.N_QUADS)
+        manifest = build.manifest()
+        union = manifest.union_default_graph if manifest is not None else True
+        return cls(store, _digest(build.quads), build, union)
 
     def default_graphs(self, infer: bool = True) -> list[ox.NamedNode | ox.DefaultGraph]:
-        """The query's default graph: the store's default graph and every named graph.
+        """The graphs whose union is a query's default graph.
 
-        For a build that is ontology + asserted + inferred; for ``kg serve
-        --data`` it is whatever the files held. ``infer=False`` leaves out the
-        inferred graph.
+        The project's build: the store's default graph and every named graph
+        (ontology, asserted, inferred). Foreign data (``kg serve --data``) without
+        ``--union-default-graph``: the files' default graph alone, as SPARQL
+        defines a dataset, plus the inferred graph if ``--reason`` made one.
+        ``infer=False`` leaves out the inferred graph.
         """
         named = sorted(self._store.named_graphs(), key=str)
+        if not self.union_default_graph:
+            named = [g for g in named if g == _INFERRED]
         return [ox.DefaultGraph(), *(g for g in named if infer or g != _INFERRED)]
 
     def query(
@@ -125,21 +140,23 @@ class KnowledgeGraph:
         The dataset: ``default_graphs`` / ``named_graphs`` (the protocol's
         default-graph-uri / named-graph-uri) name graphs in the store; else a
         query with its own FROM keeps it (``query_dataset``); else the default
-        graph is the union of the build's graphs, and ``infer=False`` hides the
-        inferred graph from GRAPH patterns too. Nothing is ever fetched.
+        graph is ``default_graphs(infer)``, every named graph is named, and
+        ``infer=False`` hides the inferred graph from GRAPH patterns too.
+        Nothing is ever fetched.
         """
         dataset: dict = {}
         try:
             if default_graphs is not None or named_graphs is not None:
                 dataset["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []]
                 dataset["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
-            elif not query_dataset and infer:
+            elif not query_dataset and infer and self.union_default_graph:
                 # Every graph: pyoxigraph's union mode is 2-3x faster than listing them (bench/).
                 dataset["use_default_graph_as_union"] = True
-            elif not query_dataset:
-                graphs = self.default_graphs(False)
-                dataset["default_graph"] = graphs
-                dataset["named_graphs"] = [g for g in graphs if isinstance(g, ox.NamedNode)]
+            elif not query_dataset and (not infer or self._store.contains_named_graph(_INFERRED)):
+                named = [g for g in self._store.named_graphs() if infer or g != _INFERRED]
+                dataset["default_graph"] = self.default_graphs(infer)
+                dataset["named_graphs"] = sorted(named, key=str)
+            # else: the store's own dataset, the default graph alone and every named graph
         except ValueError as exc:
             raise BadRequest(f"default-graph-uri / named-graph-uri must be IRIs: {exc}") from None
         substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
@@ -184,10 +201,10 @@ class KnowledgeGraph:
         return sorted(g.value for g in self._store.named_graphs())
 
     def to_rdflib(self) -> Any:
-        """The same quads in an rdflib Dataset whose default graph is the union (to compare engines)."""
+        """The same quads in an rdflib Dataset with the same default graph (to compare engines)."""
         from rdflib import Dataset, URIRef  # only tests compare engines: workers never import rdflib
 
-        ds = Dataset(default_union=True)
+        ds = Dataset(default_union=self.union_default_graph)
         for name in self.default_graphs(True):
             nt = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
             target = ds.default_graph if isinstance(name, ox.DefaultGraph) else ds.graph(URIRef(name.value))

@@ -4,22 +4,20 @@ Statistics (triples per graph, class and property partitions, Wikidata links)
 are computed once at build time into ``stats.json``; the description is then
 made for whichever root URL serves it (the public base in the dumps, the
 actual host at /.well-known/void), with the dataset's IRIs under the base IRI
-of the settings. The formats an endpoint answers in are those of kg.formats.
+of the settings. The build's ``dumps/void.ttl`` is the same bytes for the same
+inputs (no build time; partitions written canonically by kg.dump). The formats
+an endpoint answers in are those of kg.formats.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, VOID, XSD
 
 from kg import formats, iris
-from kg.config import Settings
-from kg.load import new_graph
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, WD
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, WD, new_graph
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 GRAPHS = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))  # the named graphs of a build
@@ -30,12 +28,18 @@ def _dataset_iri(base_iri: str) -> URIRef:
     return URIRef(iris.id_space(base_iri) + "dataset")
 
 
-def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str = Settings.base_iri) -> dict:
-    """Counts for VoID; entities are the resources under ``base_iri`` (the setting's default
-    unless the caller passes its own)."""
+def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str) -> dict:
+    """Counts for VoID; entities are the resources under ``base_iri`` (the build passes its
+    settings' ``base_iri``; the default is only there until every caller does).
+
+    Classes are the IRIs used as an rdf:type. A blank-node class (an anonymous OWL class,
+    such as a union the reasoner typed resources with) has no name a partition could
+    give, nor a stable label from one build to the next: it is left out of the
+    partitions and of the count of classes.
+    """
     resources = iris.id_space(base_iri)
     union = ontology + data + inferred
-    classes = Counter(o for s, o in union.subject_objects(RDF.type))
+    classes = Counter(o for s, o in union.subject_objects(RDF.type) if isinstance(o, URIRef))
     return {
         "graphs": {
             str(GRAPH_ONTOLOGY): len(ontology),
@@ -50,19 +54,20 @@ def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str = Se
     }
 
 
-def write_statistics(stats: dict, path: Path) -> None:
-    path.write_text(json.dumps(stats, indent=1), encoding="utf-8")
-
-
-def read_statistics(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def describe(
     root: str, stats: dict, dumps: list, created: str | None = None, base_iri: str | None = None
 ) -> Graph:
     """VoID + DCAT for the dataset served at ``root`` (ending in /), whose resources are under
-    ``base_iri`` (by default ``root``: the build describes the dataset at its public base)."""
+    ``base_iri``.
+
+    Without ``base_iri``, this is the build's own description (``dumps/void.ttl``): the
+    dataset at its public base ``root``. It is a dump, the same bytes for the same inputs,
+    so it leaves out ``created`` (the build's time, dcterms:created); a server passes its
+    settings' ``base_iri`` and states the time of the build it serves (/.well-known/void).
+    SOURCE_DATE_EPOCH is not read: a file without the time is the same on every build,
+    whether or not the builder sets it. The partitions are blank nodes, as VoID writes them;
+    kg.dump.write_turtle gives them canonical labels and order.
+    """
     base = root if base_iri is None else base_iri
     g = new_graph()
     g.bind("void", VOID)
@@ -86,7 +91,7 @@ def describe(
     )
     g.add((d, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
     g.add((d, DCTERMS.source, URIRef(iris.id_space(base) + SOURCE)))
-    if created:
+    if created and base_iri is not None:  # served only: the dumped file does not vary
         g.add((d, DCTERMS.created, Literal(created, datatype=XSD.dateTime)))
     g.add((d, VOID.sparqlEndpoint, URIRef(root + "sparql")))
     g.add((d, VOID.uriSpace, Literal(iris.id_space(base))))

@@ -50,6 +50,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from kg.build import Build
 from kg.config import Settings
 from kg.errors import DataError, KGError
 from kg.execute import Job, execute
@@ -69,6 +70,11 @@ MIN_STACK = 64 * 1024 * 1024
 JOBS, SERVICE = "jobs", "service"
 
 
+def stack_size(max_query_length: int) -> int:
+    """Bytes of stack that any query within the size limit can be evaluated on."""
+    return max(MIN_STACK, STACK_PER_BYTE * max_query_length)
+
+
 # ---------------------------------------------------------------- owner (master or test process)
 
 
@@ -84,7 +90,7 @@ class QueryProcesses:
 
     def __init__(
         self,
-        artifact: Path,
+        build: Build,
         size: int,
         max_rows: int,
         *,
@@ -102,11 +108,11 @@ class QueryProcesses:
         self.service_address = str(self._dir / f"{SERVICE}.sock") if service_size > 0 else None
         self._config = {
             "dir": str(self._dir),
-            "artifact": str(artifact),
+            "build": str(build.folder),
             "pools": {JOBS: size, SERVICE: service_size},
             "max_rows": max_rows,
             "memory": memory_mib * 1024 * 1024,
-            "stack": max(MIN_STACK, STACK_PER_BYTE * max_query_length),
+            "stack": stack_size(max_query_length),
             "isolate": isolate,
         }
         self._start_timeout = start_timeout
@@ -121,9 +127,9 @@ class QueryProcesses:
         threading.Thread(target=self._watch, name="kg-supervisor-watch", daemon=True).start()
 
     @classmethod
-    def for_settings(cls, artifact: Path, settings: Settings) -> QueryProcesses:
+    def for_settings(cls, build: Build, settings: Settings) -> QueryProcesses:
         return cls(
-            artifact,
+            build,
             settings.query_workers,
             settings.max_rows,
             memory_mib=settings.query_memory,
@@ -400,7 +406,7 @@ def _serve(
         if problem:
             status.send(("warning", f"query process without network isolation ({problem})"))
     try:
-        kg = KnowledgeGraph.from_artifact(Path(config["artifact"]))
+        kg = KnowledgeGraph.open(Build(Path(config["build"])))
     except Exception as exc:
         status.send(("failed", f"{type(exc).__name__}: {exc}"))
         return 1

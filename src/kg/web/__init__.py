@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.config["KG_SETTINGS"] = settings
     # The graph lives on the app, not in a module global: each test builds its own. It is
     # reached only through the Engine: every query has the time limit, row cap and result cache.
-    kg_ = kg if kg is not None else KnowledgeGraph.from_artifact(settings.artifact)
+    kg_ = kg if kg is not None else KnowledgeGraph.open(settings.build)
     app.extensions["kg_engine"] = Engine(kg_, settings)
 
     # Loaded once; a bad query file stops start-up here, naming the file.

@@ -7,26 +7,19 @@ pre-compressed ``.gz`` twin of a file with ``Content-Encoding: gzip``.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from flask import Blueprint, Response, jsonify, render_template, request, send_file
 
 from kg import formats
-from kg.dump import GRAPH_SETS, DumpFile, read_dumps
+from kg.build import DumpFile
+from kg.dump import GRAPH_SETS
 from kg.errors import NotFound
 from kg.web.page_helpers import settings
 
 bp = Blueprint("dumps", __name__)
-VOID = "void.ttl"  # the dataset's description (Turtle), written beside the dumps
-
-
-def _folder() -> Path:
-    return settings().build_dir / "dumps"
 
 
 def _listing() -> list[DumpFile]:
-    files = read_dumps(_folder())
+    files = settings().build.dump_files()
     if not files:
         raise NotFound("this server has no dumps (it serves --data files, or the build has none)")
     return files
@@ -47,8 +40,8 @@ def _as_json(files: list[DumpFile]) -> list[dict]:
 
 
 def _created() -> str | None:
-    manifest = settings().build_dir / "manifest.json"
-    return json.loads(manifest.read_text(encoding="utf-8")).get("created") if manifest.is_file() else None
+    manifest = settings().build.manifest()
+    return manifest.created if manifest is not None else None
 
 
 @bp.get("/dumps")
@@ -66,13 +59,14 @@ def dumps_json() -> Response:
 
 @bp.get("/dumps/<name>")
 def dump_file(name: str) -> Response:
-    known = {f.name: f for f in _listing()} | {VOID: None}
+    build = settings().build
+    known: dict[str, DumpFile | None] = {f.name: f for f in _listing()} | {build.VOID: None}
     if name not in known:
         raise NotFound(f"no dump named {name!r}; see /dumps")
     entry = known[name]
-    path = _folder() / name
+    path = build.dump(name)
     media = formats.by_suffix("ttl").media_type if entry is None else entry.media_type  # void.ttl
-    gz = _folder() / f"{name}.gz"
+    gz = build.dump(f"{name}.gz")
     if (
         not name.endswith(".gz")
         and gz.is_file()
