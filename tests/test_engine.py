@@ -235,3 +235,36 @@ def test_a_rebuild_changes_the_etag_and_an_old_one_gets_200(data_copy):
         assert "Hamburg (city)" in _get(client, urls[0])[2]
     finally:
         close_app(app)
+
+
+DEEP = "ASK { FILTER(?a<" + "(" * 6000 + "1#>\n" + ")" * 6000 + ") }"
+
+
+def test_an_in_process_query_runs_on_a_stack_deep_enough_for_any_query_within_the_size_limit(settings, built):
+    """Without query processes (query_workers=0) the engine evaluates on a thread whose stack is
+    sized like a query process's: a query nested 6,000 deep (12 kB, under the 16 kB limit) once
+    overflowed the main thread's stack and killed the whole process. The guard is bypassed here:
+    this is the engine's own safety, whatever the lexical check lets through."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kg.build import Build\n"
+        "from kg.config import Settings\n"
+        "from kg.engine import Engine\n"
+        "from kg.execute import Job\n"
+        "from kg.store import KnowledgeGraph\n"
+        "engine = Engine(KnowledgeGraph.open(Build(Path(sys.argv[1]))), Settings(query_workers=0))\n"
+        "job = Job(sys.argv[2], 'application/sparql-results+json', None)\n"
+        "print(engine.run(job)[0].body.decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(settings.build_dir), DEEP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"boolean"' in done.stdout

@@ -15,6 +15,7 @@ import pytest
 from kg.errors import BadGateway, NotAcceptable
 from kg.execute import Answer, Job, _LineCap, execute
 from kg.store import KnowledgeGraph
+from tests.support import Listener
 
 ROWS = 12
 SELECT = "SELECT ?s ?o WHERE { ?s ?p ?o }"
@@ -131,6 +132,27 @@ def test_a_construct_of_exactly_the_cap_is_whole_and_one_over_is_cut(small, medi
     over = execute(small, Job(CONSTRUCT, None, media), ROWS - 1)
     assert (over.rows, over.truncated) == (ROWS - 1, True)
     assert len(list(ox.parse(over.body, format=GRAPH_FORMATS[media]))) == ROWS - 1
+
+
+@pytest.fixture()
+def listener():
+    one = Listener()
+    yield one
+    one.sock.close()
+
+
+def test_a_construct_computes_one_triple_past_the_cap_and_no_further(small, listener):
+    """Triples are computed as they are read; computing the store's last one calls a SERVICE."""
+    last = [t.subject.value for t in small.query("CONSTRUCT WHERE { ?s <urn:p> ?o }")][-1]
+    query = (
+        f"CONSTRUCT {{ ?s <urn:p> ?o }} WHERE {{ ?s <urn:p> ?o FILTER(IF(?s != <{last}>, true, "
+        f"EXISTS {{ SERVICE <http://127.0.0.1:{listener.port}/> {{}} }})) }}"
+    )
+    job = Job(query, None, "application/n-triples")
+    over = execute(small, job, ROWS - 2)  # computes ROWS - 1 triples: not the last
+    assert (over.rows, over.truncated, listener.hits) == (ROWS - 2, True, 0)
+    # A cap one higher computes the last (cap + 1 = ROWS): the call is made.
+    assert (execute(small, job, ROWS - 1).rows, listener.hits) == (ROWS - 1, 1)
 
 
 def test_turtle_and_trig_use_the_projects_prefixes_and_the_others_do_not(small):

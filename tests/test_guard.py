@@ -9,8 +9,6 @@ reach the listener.
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 
 import pyoxigraph as ox
 import pytest
@@ -19,33 +17,13 @@ from hypothesis import strategies as st
 
 from kg import guard
 from kg.errors import BadRequest, Forbidden, PayloadTooLarge
+from tests.support import Listener
 
 ALLOWED = ("https://query.wikidata.org/sparql",)
 
 
 def check(query: str, base: str | None = "http://localhost/sparql", allow=ALLOWED) -> guard.Scan:
     return guard.check(guard.normalise(query), 16384, 64, allow, base)
-
-
-class Listener:
-    """A loopback TCP port that counts connections (what an SSRF would reach)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.hits = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.hits += 1
-            conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -494,3 +472,25 @@ def test_a_service_target_not_allowed_is_named_with_the_allowlist(target, allow,
     with pytest.raises(BadRequest) as info:
         check(f"SELECT * WHERE {{ SERVICE {target} {{ ?s ?p ?o }} }}", allow=allow)
     assert info.value.message == f"SERVICE {shown} is not allowed; allowed endpoints: {allowed}"
+
+
+def test_a_comparison_the_lexical_rules_read_as_an_iri_hides_no_service():
+    """`?c<1)SERVICE?u#>` is one IRI token to the lexical rules (no character an IRI forbids),
+    but a comparison, a SERVICE call and a comment to the grammar: refused, naming both readings."""
+    with pytest.raises(BadRequest) as info:
+        check("SELECT * WHERE { ?a ?b ?c FILTER(?c<1)SERVICE?u#>\n{ ?s ?p ?o } }")
+    assert info.value.message == (
+        "the query's SERVICE clauses read differently to the grammar and to the lexical rules "
+        "(?u vs none); write each SERVICE clause plainly"
+    )
+
+
+def test_brackets_inside_what_the_scan_reads_as_an_iri_count_towards_the_depth():
+    """`?a<(((…#>` is an IRI to the lexical scan and "less than" followed by brackets to the
+    engine (the `#>` then starts a comment): the brackets count, so the nesting limit holds."""
+    deep = "ASK { FILTER(?a<" + "(" * 70 + "1#>\n" + ")" * 70 + ") }"
+    assert guard.scan(deep).depth >= 70
+    with pytest.raises(BadRequest, match="nests groups or parentheses"):
+        guard.check(deep, 16 * 1024, 64, ())
+    # A real IRI with balanced brackets costs at most one level.
+    assert guard.scan("SELECT * { ?s <http://en.wikipedia.org/wiki/Foo_(bar)> ?o }").depth == 2

@@ -33,13 +33,14 @@ from cachetools import LRUCache
 from kg.cache import KeyedLRUCache
 from kg.execute import Answer, Job, execute
 from kg.query_client import QueryClient
-from kg.workers import QueryProcesses
+from kg.workers import QueryProcesses, stack_size
 
 if TYPE_CHECKING:
     from kg.config import Settings
     from kg.store import KnowledgeGraph
 
 log = logging.getLogger(__name__)
+_STACK_SIZE = threading.Lock()
 
 # The format of answers that code reads back: terms in N-Triples syntax, cheap to write and parse.
 TSV = "text/tab-separated-values"
@@ -74,7 +75,7 @@ class Engine:
     @property
     def limited(self) -> bool:
         """Whether queries run in query processes, with the time limit (else in-process, without)."""
-        return self.client is not None or (self.settings.query_workers > 0 and self.kg.source is not None)
+        return self.client is not None or (self.settings.query_workers > 0 and self.kg.build is not None)
 
     def start(self, address: str | None = None) -> QueryClient | None:
         """Use the query processes at ``address`` (``kg serve`` starts them once for all its
@@ -82,8 +83,8 @@ class Engine:
         None when queries run in-process."""
         with self._starting:
             if address is None and self.client is None and self.limited:
-                assert self.kg.source is not None  # limited: the graph was loaded from a file
-                self.processes = QueryProcesses.for_settings(self.kg.source, self.settings)
+                assert self.kg.build is not None  # limited: the graph was opened from a build
+                self.processes = QueryProcesses.for_settings(self.kg.build, self.settings)
                 address = self.processes.address
             if address is not None:
                 self.client = QueryClient.for_settings(address, self.settings)
@@ -138,7 +139,7 @@ class Engine:
                 return answer, True
         client = self.client or (self.start() if self.limited else None)
         if client is None:
-            answer = execute(self.kg, job, self.settings.max_rows)
+            answer = self._in_process(job)
         else:
             answer = client.run(job, self.settings.query_timeout, watch=watch, client=client_id)
         if answer.media_type != "text/html":  # HTML rows are rendered per request, never stored
@@ -146,6 +147,34 @@ class Engine:
             with self._lock, contextlib.suppress(ValueError):
                 self._cache[key] = answer
         return answer, False
+
+    def _in_process(self, job: Job) -> Answer:
+        """Evaluate here, on a thread with a query process's stack.
+
+        The engine recurses once per nesting level; on the main thread's 8 MB a
+        query of brackets within the size limit overflows the stack and kills
+        the process (the guard's lexical count is the first defence, this the
+        second, as the query processes' raised stack limit is for them).
+        """
+        outcome: list = []
+
+        def evaluate() -> None:
+            try:
+                outcome.append(execute(self.kg, job, self.settings.max_rows))
+            except BaseException as exc:  # raised again in the caller's thread
+                outcome.append(exc)
+
+        with _STACK_SIZE:  # threading.stack_size is process-wide: set it only for this thread
+            previous = threading.stack_size(stack_size(self.settings.max_query_length))
+            try:
+                thread = threading.Thread(target=evaluate, name="kg-query")
+                thread.start()
+            finally:
+                threading.stack_size(previous)
+        thread.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def rows(
         self,

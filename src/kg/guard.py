@@ -117,6 +117,12 @@ def scan(query: str, base_iri: str | None = None) -> Scan:
             max_depth = max(max_depth, depth)
         elif kind == "close":
             depth -= 1
+        elif kind == "iri":
+            # `?a<(((…` reads as an IRI here and as "less than" to the engine, which then sees every
+            # bracket: count those inside too (a real IRI's few balanced ones cost a level at most).
+            for char in text:
+                depth += (char == "(") - (char == ")")
+                max_depth = max(max_depth, depth)
         elif kind == "word":
             word = text.upper()
             if word == "FROM":
