@@ -1,0 +1,54 @@
+"""kg.web.i18n: the interface language, chosen by ?lang=, then the cookie, then Accept-Language."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask, Response
+
+from kg.web import i18n
+
+app = Flask(__name__)
+
+
+def chosen(path: str = "/", **headers: str) -> str:
+    with app.test_request_context(path, headers=headers):
+        return i18n.current()
+
+
+def test_the_parameter_wins_over_the_cookie_and_the_header():
+    assert chosen("/?lang=ru", Cookie="lang=bn", **{"Accept-Language": "bn"}) == "ru"
+
+
+def test_the_cookie_wins_over_the_header():
+    assert chosen("/", Cookie="lang=bn", **{"Accept-Language": "ru"}) == "bn"
+
+
+def test_the_header_is_read_with_its_weights():
+    assert chosen("/", **{"Accept-Language": "fr, ru;q=0.5, bn;q=0.9"}) == "bn"
+
+
+@pytest.mark.parametrize("lang", ["de", "", "EN", "bn-x"])
+def test_an_unknown_language_anywhere_falls_through_to_english(lang):
+    assert chosen(f"/?lang={lang}", Cookie=f"lang={lang}") == "en"
+
+
+def test_a_chosen_language_is_remembered_once():
+    with app.test_request_context("/?lang=bn"):
+        cookie = i18n.remember(Response()).headers.get("Set-Cookie", "")
+    assert cookie.startswith("lang=bn;") and "SameSite=Lax" in cookie and "Max-Age=31536000" in cookie
+    with app.test_request_context("/?lang=bn", headers={"Cookie": "lang=bn"}):
+        assert "Set-Cookie" not in i18n.remember(Response()).headers
+    with app.test_request_context("/?lang=xx"):
+        assert "Set-Cookie" not in i18n.remember(Response()).headers
+
+
+def test_every_word_is_there_in_every_language():
+    for key, words in i18n.WORDS.items():
+        assert set(words) == set(i18n.LANGS), key
+        assert all(w.strip() for w in words.values()), key
+
+
+def test_a_word_is_given_in_the_language_asked_or_the_current_one():
+    assert i18n.t("home", "ru") == "Главная"
+    with app.test_request_context("/?lang=bn"):
+        assert i18n.t("home") == "প্রথম পাতা"
