@@ -110,14 +110,17 @@ def test_lookups_by_another_name_or_suffix_find_nothing():
 
 
 # ---------------------------------------------------------------- negotiation
+# kg.formats.negotiate / negotiate_header, through their public functions: each rule alone.
 
 
 @pytest.mark.parametrize(
     ("kind", "accept", "media"),
     [
         ("results", "text/csv;q=0.5, application/sparql-results+xml", "application/sparql-results+xml"),
+        ("results", "text/csv, application/sparql-results+xml;q=0.5", "text/csv"),
         ("results", "text/csv;q=0.9, text/tab-separated-values", "text/tab-separated-values"),
         ("results", "application/json;q=0.1, text/csv;q=0.2", "text/csv"),
+        ("results", "image/png, text/tab-separated-values;q=0.1", "text/tab-separated-values"),
         ("graph", "application/n-triples;q=0.3, application/rdf+xml;q=0.8", "application/rdf+xml"),
         ("graph", "text/turtle;q=0, */*;q=0.1", "application/n-triples"),
         ("graph", "application/trig;q=1.0, application/n-quads;q=1.0", "application/trig"),
@@ -168,6 +171,20 @@ def test_every_name_and_alias_of_a_row_picks_it_in_any_case(row):
         assert pick(row.kind, accept=alias) == row.media_type
 
 
+@pytest.mark.parametrize(
+    ("value", "media"),
+    [
+        ("Csv", "text/csv"),  # mixed case (the test above tries upper and lower case)
+        ("Application/JSON", "application/sparql-results+json"),
+        (" tsv ", "text/tab-separated-values"),
+        ("text/csv; charset=utf-8", "text/csv"),
+        ("text/csv;a=1;b=2", "text/csv"),
+    ],
+)
+def test_a_format_value_is_read_without_case_padding_or_parameters(value, media):
+    assert pick("results", values=(value,)) == media
+
+
 def test_format_json_means_each_kinds_json():
     assert pick("results", values=("JSON",)) == "application/sparql-results+json"
     assert pick("graph", values=("JSON",)) == "application/ld+json"
@@ -176,13 +193,29 @@ def test_format_json_means_each_kinds_json():
 
 def test_the_first_usable_format_value_wins_over_accept():
     assert pick("results", "text/csv", ("pdf", "tsv", "json")) == "text/tab-separated-values"
+    assert pick("results", "", ("html", "csv"), html=False) == "text/csv"
+
+
+def test_html_is_offered_unless_the_caller_says_otherwise():
+    accept = parse_accept_header("text/html", MIMEAccept)
+    assert negotiate("results", accept, []).media_type == "text/html"  # negotiate's default, not pick's
+    assert negotiate("results", accept, ["html"]).media_type == "text/html"
 
 
 def test_html_is_offered_only_where_a_view_renders_it():
     assert pick("results", "text/html") == "text/html"
-    with pytest.raises(NotAcceptable):
+    assert pick("results", "text/html, text/csv;q=0.5", html=False) == "text/csv"
+    assert pick("results", "", html=False) == "application/sparql-results+json"
+    with pytest.raises(NotAcceptable) as refused:
         pick("results", "text/html", html=False)
-    with pytest.raises(NotAcceptable, match=r"use one of csv, html, json, tsv, xml"):
+    assert refused.value.message == (
+        "cannot produce any of 'text/html' for results; available: application/sparql-results+json, "
+        "application/sparql-results+xml, text/csv, text/tab-separated-values, text/html"
+    )
+    with pytest.raises(
+        NotAcceptable,
+        match=r"format 'html' is not available for results; use one of csv, html, json, tsv, xml",
+    ):
         pick("results", values=("html",), html=False)
 
 
@@ -191,8 +224,25 @@ def test_refusals_name_what_is_available():
         NotAcceptable, match=r"cannot produce any of 'image/png' for graph; available: text/turtle"
     ):
         pick("graph", "image/png")
+    with pytest.raises(NotAcceptable) as refused:
+        pick("results", values=("pdf", "png"))
+    assert refused.value.message == (
+        "format 'pdf' is not available for results; use one of csv, html, json, tsv, xml"
+    )
+    with pytest.raises(NotAcceptable) as refused:
+        pick("graph", values=("csv",))
+    assert refused.value.message.startswith(
+        "format 'csv' is not available for graph; use one of json, json-ld, jsonld, n-quads, n-triples, n3,"
+    )
+
+
+def test_negotiate_header_parses_the_raw_header_and_answers_none_for_a_refusal():
+    assert negotiate_header("results", "text/csv", ()) == "text/csv"
+    assert negotiate_header("results", "*/*", ()) == "application/sparql-results+json"
+    assert negotiate_header("graph", "text/*;q=0.9, image/png", ()) == "text/turtle"
     assert negotiate_header("graph", "application/sparql-results+json", ()) is None
     assert negotiate_header("results", "text/turtle", ()) is None
+    assert negotiate_header("results", "", ("nope",)) is None
 
 
 # ---------------------------------------------------------------- consumers
@@ -238,6 +288,15 @@ def test_the_web_layer_follows_the_table():
     assert next(p for p in openapi._COMMON if p["name"] == "format")["schema"]["enum"] == list(
         f.name for f in RESULTS.values()
     )
+
+
+def test_format_json_in_upper_case_over_http(client):
+    response = client.get("/sparql", query_string={"query": "ASK {}", "format": "JSON"})
+    assert response.status_code == 200 and response.mimetype == "application/sparql-results+json"
+    graph = client.get(
+        "/sparql", query_string={"query": "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "format": "JSON"}
+    )
+    assert graph.status_code == 200 and graph.mimetype == "application/ld+json"
 
 
 def test_the_service_description_names_every_format_with_a_w3c_iri():
