@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -15,7 +16,7 @@ from kg.build import Build
 from kg.errors import BadGateway, BadRequest, QueryTimeout, ServiceBusy
 from kg.execute import Job
 from kg.query_client import ClientGone, QueryClient
-from kg.workers import QueryProcesses
+from kg.workers import JOBS, SERVICE, QueryProcesses
 from tests.support import alive, wait_for
 
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -228,6 +229,24 @@ def test_a_killed_supervisor_is_restarted_and_queries_recover(settings, built):
         assert processes.supervisor_pid != old
         assert client.run(job(CHEAP), timeout=10).body.endswith(b"true}")
     finally:
+        processes.close()
+
+
+def test_the_query_processes_of_a_killed_supervisor_die_with_it(settings, built):
+    """Even one that cannot look (stopped here; in the race that left one behind, it had not yet
+    noted its parent when the supervisor died): the kernel ends it with its supervisor."""
+    processes = QueryProcesses(settings.build, 1, 100)
+    try:
+        old = processes.pids(JOBS) + processes.pids(SERVICE)
+        assert old
+        for pid in old:
+            os.kill(pid, signal.SIGSTOP)
+        os.kill(processes.supervisor_pid, signal.SIGKILL)
+        wait_for(lambda: not any(alive(p) for p in old), "the old query processes are gone", seconds=5)
+    finally:
+        for pid in old:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         processes.close()
 
 

@@ -262,10 +262,12 @@ def _supervise(config: dict, control: Connection) -> None:
     def fork(pool: str) -> None:
         slot = min(set(range(sum(pools.values()))) - {c[2] for c in children.values()})
         struct.pack_into("d", deadlines, 8 * slot, 0.0)
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: this process is single-threaded, so forking it is safe
             code = 0
             try:
+                _die_with(supervisor)
                 control.close()  # the owner's EOF must not wait for query processes
                 status_recv.close()
                 for sibling in children:
@@ -373,6 +375,16 @@ def _reap(pid: int, pidfd: int, folder: Path, config: dict, overdue: bool) -> No
 # ---------------------------------------------------------------- query process
 
 
+def _die_with(parent: int) -> None:
+    """End this process when ``parent`` dies (Linux's PR_SET_PDEATHSIG), even stopped or busy;
+    and now, if it has died already. Otherwise a query process whose supervisor was killed while
+    it started up would serve a socket nobody sends to, holding the store's files, for ever."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
 def _isolate_network() -> str | None:
     """Move this (single-threaded) process into a network namespace of its own; None or why not."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -398,6 +410,7 @@ def _serve(
 ) -> int:
     from kg.store import KnowledgeGraph
 
+    supervisor = os.getppid()  # alive now: _die_with checked, and the kernel ends us when it dies
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the deadline ends the process, even inside the engine
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -414,8 +427,7 @@ def _serve(
         limit = _address_space() + config["memory"]
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     status.send(("ready", os.getpid()))
-    supervisor = os.getppid()
-    listener.settimeout(1.0)  # to notice, once a second, a supervisor that died
+    listener.settimeout(1.0)  # to notice, once a second, a supervisor that died (if prctl failed)
     while os.getppid() == supervisor:
         try:
             sock, _ = listener.accept()
