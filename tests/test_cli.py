@@ -55,3 +55,31 @@ def test_serve_without_a_build_says_so(run, data_copy):
     result = run(data_copy, "serve", "--port", "1")
     assert result.exit_code == 1
     assert "run `kg build` first" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("KG_REASONER", "fast", "KG_REASONER='fast': use one of rules, owlrl"),
+        ("KG_MAX_ROWS", "many", "KG_MAX_ROWS='many': not a number (int)"),
+        ("KG_QUERY_TIMEOUT", "soon", "KG_QUERY_TIMEOUT='soon': not a number (float)"),
+    ],
+)
+def test_a_bad_setting_is_named_not_a_traceback(run, data_copy, monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    result = run(data_copy, "build")
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_serve_data_with_what_the_rules_do_not_cover_says_which_reasoner_does(run, data_copy, tmp_path):
+    (tmp_path / "f.ttl").write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "<http://example.org/p> a owl:FunctionalProperty .\n",
+        encoding="utf-8",
+    )
+    result = run(
+        data_copy, "serve", "--port", "1", "--data", str(tmp_path / "f.ttl"), "--no-validate", "--reason"
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--reasoner owlrl" in result.output

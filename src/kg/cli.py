@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from kg import formats
-from kg.config import SETTINGS, Settings
+from kg.config import REASONERS, SETTINGS, Settings
 from kg.errors import KGError, NotBuilt
 
 
@@ -40,12 +40,18 @@ def main() -> None:
 
 @main.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even if the inputs are unchanged.")
+@click.option(
+    "--reasoner",
+    type=click.Choice(REASONERS),
+    default=None,
+    help="The OWL 2 RL engine [default: KG_REASONER or rules]: rules (kg/rules/*.rq on DuckDB) or owlrl.",
+)
 @_clean_errors
-def build_cmd(force: bool) -> None:
+def build_cmd(force: bool, reasoner: str | None) -> None:
     """Load, validate and reason; write build/ (graph.nq, Turtle dumps, manifest)."""
     from kg.pipeline import build  # here: see the module's docstring
 
-    click.echo(build(Settings.from_env(), force=force).summary())
+    click.echo(build(Settings.from_env(reasoner=reasoner), force=force).summary())
 
 
 @main.command("validate")
@@ -143,6 +149,24 @@ def query_cmd(
     click.echo(run_query(Settings.from_env(), name, params, sparql, file, fmt, infer), nl=False)
 
 
+@main.command("explain")
+@click.argument("s")
+@click.argument("p")
+@click.argument("o")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output."
+)
+@_clean_errors
+def explain_cmd(s: str, p: str, o: str, fmt: str) -> None:
+    """Why the built graph holds the inferred triple S P O: its proof, down to the source text.
+
+    S and P are IRIs (or prefixed names: hos:participant); O is an IRI or a literal in N-Triples
+    syntax ('"Hamburg"@en'). The same as GET /explain?s=S&p=P&o=O."""
+    from kg.proofs import explain_command  # here: see the module's docstring
+
+    click.echo(explain_command(Settings.from_env(), s, p, o, fmt), nl=False)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
@@ -162,6 +186,12 @@ def query_cmd(
     help="Serve these RDF files or folders instead of the build (repeatable).",
 )
 @click.option("--reason", is_flag=True, help="With --data: add the OWL 2 RL closure as an inferred graph.")
+@click.option(
+    "--reasoner",
+    type=click.Choice(REASONERS),
+    default=None,
+    help="With --data --reason: the OWL 2 RL engine [default: KG_REASONER or rules].",
+)
 @click.option(
     "--validate/--no-validate",
     default=True,
@@ -183,6 +213,7 @@ def serve_cmd(
     query_workers: int | None,
     data: tuple[Path, ...],
     reason: bool,
+    reasoner: str | None,
     validate: bool,
     union_default_graph: bool,
     access_log: bool,
@@ -190,7 +221,7 @@ def serve_cmd(
     """Serve the built graph (or --data files, built the same way) with gunicorn, a production WSGI server."""
     from kg.serve import foreign, serve  # here: see the module's docstring
 
-    settings = Settings.from_env(query_workers=query_workers)
+    settings = Settings.from_env(query_workers=query_workers, reasoner=reasoner)
     if data:
         settings = foreign(settings, list(data), validate=validate, reason=reason, union=union_default_graph)
     serve(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)

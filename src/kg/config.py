@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.build import Build
+from kg.errors import BadSetting
 from kg.sources import Source, project
 
+REASONERS = ("rules", "owlrl")  # the OWL 2 RL engines kg.reason offers
 # The repository root when running from a checkout (src/kg/config.py → ../..).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +43,14 @@ class Settings:
         metadata={"help": "Check the data against the SHACL shapes and QC checks when building."},
     )
     reason: bool = field(default=True, metadata={"help": "Add the OWL 2 RL closure as the inferred graph."})
+    reasoner: str = field(
+        default="rules",
+        metadata={
+            "choices": REASONERS,
+            "help": "Which engine computes the closure: rules (kg/rules/*.rq on DuckDB, with a derivation "
+            "per inferred triple) or owlrl (the reference: same triples, slower, no derivations).",
+        },
+    )
     union_default_graph: bool = field(
         default=True,
         metadata={
@@ -129,6 +139,9 @@ class Settings:
             raw = env.get(f"KG_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = _coerce(f, raw)
+                choices = f.metadata.get("choices")
+                if choices and values[f.name] not in choices:
+                    raise BadSetting(f"KG_{f.name.upper()}={raw!r}: use one of {', '.join(choices)}")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -150,6 +163,11 @@ class Settings:
 
 def _coerce(f: dataclasses.Field, raw: str) -> object:
     kind = f.default.__class__ if f.default is not dataclasses.MISSING else str
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise BadSetting(f"KG_{f.name.upper()}={raw!r}: not a number ({kind.__name__})") from None
     if kind is bool:
         return raw.lower() in {"1", "true", "yes", "on"}
     if issubclass(kind, Path):

@@ -55,6 +55,12 @@ class ValidationFailed(KGError):
     status = 500
 
 
+class BadSetting(KGError):
+    """A setting (``KG_<NAME>``) has a value it cannot take: the message names it."""
+
+    status = 500
+
+
 class NotBuilt(KGError):
     status = 503
 

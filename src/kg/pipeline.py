@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,16 +24,17 @@ from rdflib import Graph
 from kg import dump, void
 from kg.build import LAYOUT, Build, Manifest, now
 from kg.config import Settings
+from kg.derivations import write_derivations
 from kg.errors import ValidationFailed
 from kg.load import Loaded, load
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, new_graph
-from kg.reason import closure
+from kg.reason import RULES, Inference, closure, console_progress
 from kg.store import write_store
 from kg.validate import validate
 
 PACKAGE = Path(__file__).parent
 # Libraries whose version can change what a build writes (parsers, reasoner, serializers).
-LIBRARIES = ("rdflib", "owlrl", "pyoxigraph", "pyshacl")
+LIBRARIES = ("rdflib", "owlrl", "pyoxigraph", "pyshacl", "duckdb")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def input_digest(settings: Settings) -> str:
         settings.ontology,
         settings.validate,
         settings.reason,
+        settings.reasoner,
         settings.union_default_graph,
         settings.dumps,
     )
@@ -82,6 +85,7 @@ def input_digest(settings: Settings) -> str:
         h.update(repr((source.name, source.reader, source.own_graphs)).encode())
         files += [(source.name, p) for p in source.files()]
     files += [("code", p) for p in code_files()]
+    files += [("rules", p) for p in sorted((PACKAGE / "rules").glob("*")) if p.suffix in (".rq", ".ttl")]
     for group, path in files:
         name = path.relative_to(PACKAGE) if group == "code" else path.name
         h.update(f"{group}/{name}".encode() + b"\0")
@@ -112,15 +116,17 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
         if not report.conforms:
             raise ValidationFailed(report.text())
 
-    inferred = new_graph()
+    inference = Inference(new_graph(), {})
     if settings.reason:
         t = time.perf_counter()
-        inferred = closure(checked.ontology, checked.data)
+        with console_progress(len(checked.data)) as progress:
+            inference = closure(checked.ontology, checked.data, reasoner=settings.reasoner, progress=progress)
         seconds["reason"] = time.perf_counter() - t
+    inferred = inference.inferred
 
     t = time.perf_counter()
     with target.staging() as staged:
-        _write(settings, staged, loaded, inferred)
+        _write(settings, staged, loaded, inferred, inference.derivations, RULES)
         seconds["write"] = time.perf_counter() - t
         manifest = Manifest(
             digest=digest,
@@ -153,8 +159,19 @@ def _counts(settings: Settings, loaded: Loaded, inferred: Graph) -> dict[str, in
     return counts
 
 
-def _write(settings: Settings, staged: Build, loaded: Loaded, inferred: Graph) -> None:
-    """Write every file of a build into ``staged`` (a staging folder)."""
+def _write(
+    settings: Settings,
+    staged: Build,
+    loaded: Loaded,
+    inferred: Graph,
+    derivations: Mapping | None = None,
+    rules: Mapping | None = None,
+) -> None:
+    """Write every file of a build into ``staged`` (a staging folder).
+
+    ``derivations`` (kg.reason's, one per derived triple) and the ``rules`` they name go to
+    ``derivations.sqlite`` (kg.derivations); a reasoner that records none (owlrl) writes no such file.
+    """
     graphs = {}
     if settings.ontology:
         graphs[GRAPH_ONTOLOGY] = loaded.ontology
@@ -164,6 +181,16 @@ def _write(settings: Settings, staged: Build, loaded: Loaded, inferred: Graph) -
         graphs[GRAPH_INFERRED] = inferred
     dump.write_nquads(graphs, staged.quads)
     write_store(staged, loaded.foreign)
+    if derivations:
+        write_derivations(
+            staged.derivations,
+            derivations,
+            rules or {},
+            ontology=loaded.ontology,
+            data=loaded.data,
+            inferred=inferred,
+            foreign=loaded.foreign,
+        )
     if not settings.dumps:
         return
     files = dump.write_dumps(loaded.ontology, loaded.data, inferred, staged.dumps)
