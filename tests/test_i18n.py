@@ -52,3 +52,16 @@ def test_a_word_is_given_in_the_language_asked_or_the_current_one():
     assert i18n.t("home", "ru") == "Главная"
     with app.test_request_context("/?lang=bn"):
         assert i18n.t("home") == "প্রথম পাতা"
+
+
+def test_the_language_links_keep_the_pages_own_parameters():
+    """/explain?s=…&p=…&o=… is addressed by its query string: switching language keeps it."""
+    with app.test_request_context("/explain?s=a%26b&p=p&lang=en&o=%22x%22"):
+        assert i18n.switch("bn") == "?s=a%26b&p=p&o=%22x%22&lang=bn"
+    with app.test_request_context("/"):
+        assert i18n.switch("ru") == "?lang=ru"
+
+
+def test_the_pages_language_links_keep_the_query_string(client):
+    page = client.get("/queries/meetings-in-year?year=2018", headers={"Accept": "text/html"})
+    assert 'href="?year=2018&amp;lang=bn"' in page.get_data(as_text=True)

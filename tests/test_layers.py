@@ -29,7 +29,10 @@ from kg.web import close_app, create_app
 SRC = Path(__file__).resolve().parents[1] / "src"
 KG = SRC / "kg"
 BUILD_STAGES = {"kg.load", "kg.validate", "kg.reason", "kg.pipeline"}
-VIEWS = {f"kg.web.{name}" for name in ("api", "describe", "dumps", "entities", "front", "pages", "sparql")}
+VIEWS = {
+    f"kg.web.{name}"
+    for name in ("api", "describe", "dumps", "entities", "explain", "front", "pages", "sparql")
+}
 # Files whose imports must be at the top unless a comment (on the line or the two above) says why.
 TOP_IMPORTS = [*sorted((KG / "web").glob("*.py")), *(KG / f"{n}.py" for n in ("formats", "protocol", "void"))]
 TOP_IMPORTS += [KG / f"{n}.py" for n in ("sources", "build", "cli", "console", "iris", "namespaces")]

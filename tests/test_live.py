@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -108,6 +109,26 @@ def test_sparqlstore_select_and_ask(server):
     assert graph.query(
         "ASK { ?m <http://www.wikidata.org/prop/direct/P17> <http://www.wikidata.org/entity/Q17> }"
     ).askAnswer
+
+
+def test_explain_an_inferred_triple_down_to_its_source_sentence(server):
+    """/explain on the served build: the derivations file is read where gunicorn's workers run."""
+    params = {
+        "s": "https://w3id.org/hos-kg/id/meeting/2017-07-07-hamburg",
+        "p": "http://www.wikidata.org/prop/direct/P710",
+        "o": "https://w3id.org/hos-kg/id/person/vladimir-putin",
+        "format": "json",
+    }
+    url = server.removesuffix("/sparql") + "/explain?" + urllib.parse.urlencode(params)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        proof = json.load(response)["proof"]
+    assert proof["status"] == "inferred"
+    nodes, leaves = [proof], []
+    while nodes:
+        node = nodes.pop()
+        nodes += node.get("premises", [])
+        leaves += [node] if node["status"] == "asserted" and node["graph"] == "asserted" else []
+    assert any(s["kind"] == "sentence" and s["bn"] and s["en"] for leaf in leaves for s in leaf["sources"])
 
 
 def test_serve_data_files_with_reasoning(tmp_path):

@@ -7,6 +7,7 @@
 * ``dumps/``         the downloadable files (kg.dump) and their index, ``dumps.json``,
                      with ``void.ttl`` beside them
 * ``stats.json``     triples per graph, class and property partitions (for VoID)
+* ``derivations.sqlite``  how each inferred triple was derived: rule and premises (kg.derivations)
 * ``manifest.json``  what was built from what: the inputs' digest, counts, timings and
                      the dataset's default-graph rule
 
@@ -66,6 +67,7 @@ class Build:
 
     QUADS, STORE, DUMPS, STATS, MANIFEST = "graph.nq", "store", "dumps", "stats.json", "manifest.json"
     DUMPS_INDEX, VOID = "dumps.json", "void.ttl"
+    DERIVATIONS = "derivations.sqlite"
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -88,6 +90,11 @@ class Build:
     @property
     def store(self) -> Path:
         return self.folder / self.STORE
+
+    @property
+    def derivations(self) -> Path:
+        """The inferred triples' derivations (kg.derivations); absent when the reasoner records none."""
+        return self.folder / self.DERIVATIONS
 
     @property
     def dumps(self) -> Path:
@@ -168,7 +175,7 @@ class Build:
                     _replace_dir(staged.folder / name, self.folder / name)
                 else:  # this build has none (kg serve --data writes no dumps): none left from before
                     shutil.rmtree(self.folder / name, ignore_errors=True)
-            for name in (self.QUADS, self.STATS):
+            for name in (self.QUADS, self.STATS, self.DERIVATIONS):
                 if (staged.folder / name).exists():
                     os.replace(staged.folder / name, self.folder / name)
                 else:

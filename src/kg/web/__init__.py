@@ -11,12 +11,12 @@ from kg.engine import Engine
 from kg.errors import KGError
 from kg.queries import load_queries, resolve_values
 from kg.store import KnowledgeGraph
-from kg.web import api, describe, dumps, entities, front, i18n, pages, safety, sparql
+from kg.web import api, describe, dumps, entities, explain, front, i18n, pages, safety, sparql
 from kg.web.answers import start_workers
 from kg.web.response_cache import ResponseCache
 
 __all__ = ["close_app", "create_app", "start_workers"]
-BLUEPRINTS = (sparql.bp, describe.bp, api.bp, pages.bp, dumps.bp, entities.bp, front.bp)
+BLUEPRINTS = (sparql.bp, describe.bp, api.bp, pages.bp, dumps.bp, entities.bp, explain.bp, front.bp)
 
 
 def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None) -> Flask:
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["t"] = i18n.t
+    app.jinja_env.globals["switch_lang"] = i18n.switch
     app.context_processor(lambda: {"lang": i18n.current()})
     safety.install(app)  # CSP, nosniff, no framing; the `linkable` test for templates
     # Anyone may query from a browser; no credentials are ever involved.

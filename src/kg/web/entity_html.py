@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import current_app, render_template
@@ -137,6 +138,20 @@ def _neighbours(iri: str, lang: str) -> tuple[dict | None, dict | None]:
     return item(i - 1), item(i + 1)
 
 
+def _explainable() -> bool:
+    """Whether the build recorded how its inferred triples were derived (not with owlrl)."""
+    build = engine().kg.build
+    return build is not None and build.derivations.is_file()
+
+
+def explain_href(f: Fact) -> str | None:
+    """/explain for an inferred fact (a blank node's label in the store is not the build's: none)."""
+    if isinstance(f.subject, ox.BlankNode) or isinstance(f.object, ox.BlankNode):
+        return None
+    o = f.object.value if isinstance(f.object, ox.NamedNode) else str(f.object)  # a literal as N-Triples
+    return "/explain?" + urlencode({"s": f.subject.value, "p": f.predicate.value, "o": o})
+
+
 def render_entity(iri: str, facts: list[Fact], lang: str, page: str) -> str:
     view = View(facts, lang)
     out = [f for f in facts if f.subject.value == iri and f.predicate.value not in (RDFS_LABEL, RDFS_COMMENT)]
@@ -159,8 +174,15 @@ def render_entity(iri: str, facts: list[Fact], lang: str, page: str) -> str:
     is_meeting = any(f.predicate.value == RDF_TYPE and f.object.value == meeting for f in own)
     previous, following = _neighbours(iri, lang) if is_meeting else (None, None)
 
+    explainable = any(f.inferred for f in facts) and _explainable()
+
     def row(f: Fact, other) -> dict:
-        return {"property": view.term(f.predicate), "value": view.term(other), "inferred": f.inferred}
+        return {
+            "property": view.term(f.predicate),
+            "value": view.term(other),
+            "inferred": f.inferred,
+            "explain": explain_href(f) if f.inferred and explainable else None,
+        }
 
     return render_template(
         "entity.html",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, request
 
 LANGS = ("en", "bn", "ru")
@@ -66,6 +68,13 @@ def remember(response: Response) -> Response:
     if asked in LANGS and request.cookies.get("lang") != asked:
         response.set_cookie("lang", asked, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+def switch(lang: str) -> str:
+    """This page in another language: the same path and parameters, with ``lang`` replaced
+    (a page addressed by its query string, such as /explain?s=…, keeps it)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return "?" + urlencode([*args, ("lang", lang)])
 
 
 def t(key: str, lang: str | None = None) -> str:

@@ -1,0 +1,254 @@
+"""GET /explain through the app: HTML and JSON, 400s and 404s in the format asked for, escaping,
+and the entity pages' links to it. Served from a copy of the session's build with hand-made
+derivations (tests/test_proofs.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from urllib.parse import urlencode
+
+import pytest
+from markupsafe import escape
+
+from kg.store import KnowledgeGraph
+from kg.web import close_app, create_app
+from tests.test_proofs import COUNTRY, ECHO, NASTY, P585, PARTICIPANT, RULES, copy_build, hand_build
+
+__all__ = ["hand_build"]  # the fixture, shared with test_proofs.py
+
+ID = "https://w3id.org/hos-kg/id/"
+HOS = "https://w3id.org/hos-kg/ontology#"
+WDT = "http://www.wikidata.org/prop/direct/"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def _app(settings, build):
+    app = create_app(
+        dataclasses.replace(settings, build_dir=build.folder, query_workers=0), kg=KnowledgeGraph.open(build)
+    )
+    return app
+
+
+@pytest.fixture(scope="module")
+def explaining(settings, hand_build):
+    app = _app(settings, hand_build)
+    yield app.test_client()
+    close_app(app)
+
+
+@pytest.fixture(scope="module")
+def unexplained(settings, built, tmp_path_factory):
+    """A build without derivations, as owlrl makes it."""
+    app = _app(settings, copy_build(settings.build, tmp_path_factory.mktemp("owlrl") / "build"))
+    yield app.test_client()
+    close_app(app)
+
+
+def url(s: str, p: str, o: str, **more: str) -> str:
+    return "/explain?" + urlencode({"s": s, "p": p, "o": o, **more})
+
+
+def n3(triple) -> tuple[str, str, str]:
+    return tuple(t.n3() for t in triple)  # type: ignore[return-value]
+
+
+P1344_URL = url(ID + "person/vladimir-putin", WDT + "P1344", ID + "meeting/2017-07-07-hamburg")
+
+
+def test_a_browser_gets_the_proof_as_a_page_down_to_the_source_sentence(explaining):
+    response = explaining.get(P1344_URL, headers={"Accept": BROWSER})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "prp-spo1" in page and "prp-inv1" in page
+    assert escape(RULES["prp-spo1"].title) in page
+    assert '<p lang="bn">ভ্লাদিমির পুতিন এবং মার্কিন' in page  # sentence 1.1, in Bengali
+    assert "The first official meeting between Vladimir Putin" in page  # and its English reading
+    assert 'href="/id/source/04dab6a38e74675e-p1-s1"' in page
+    assert 'href="/id/person/vladimir-putin"' in page and "asserted in the ontology" in page
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "<script" not in page and " style=" not in page
+
+
+@pytest.mark.parametrize("how", [{"format": "json"}, {"Accept": "application/json"}])
+def test_a_program_gets_the_proof_as_json(explaining, how):
+    headers = {"Accept": how["Accept"]} if "Accept" in how else {}
+    target = P1344_URL + ("&format=json" if "format" in how else "")
+    response = explaining.get(target, headers=headers)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    proof = response.json["proof"]
+    assert proof["status"] == "inferred" and proof["rule"]["id"] == "prp-spo1" and proof["kept"] is True
+    assert proof["triple"]["p"] == {"type": "uri", "value": WDT + "P1344"}
+    assert proof["triple"]["ntriples"].endswith("<https://w3id.org/hos-kg/id/meeting/2017-07-07-hamburg> .")
+    leaf = proof["premises"][0]["premises"][0]
+    assert leaf["status"] == "asserted" and leaf["graph"] == "asserted"
+    assert leaf["sources"][0]["kind"] == "sentence" and leaf["sources"][0]["bn"] and leaf["sources"][0]["en"]
+    assert response.json["rules"]["prp-inv1"] == {
+        "title": "an inverse property holds backwards",  # without the id the title repeats
+        "text": RULES["prp-inv1"].text,
+    }
+
+
+@pytest.mark.parametrize(
+    "o",
+    [
+        '"2017-07-07"^^<http://www.w3.org/2001/XMLSchema#date>',
+        '  "2017-07-07"^^<http://www.w3.org/2001/XMLSchema#date>  ',
+        '"2017-07-07"^^xsd:date',
+    ],
+)
+def test_a_literal_object_in_n_triples_syntax(explaining, o):
+    response = explaining.get(url(ID + "meeting/2017-07-07-hamburg", WDT + "P585", o, format="json"))
+    if "xsd:" in o:  # N-Triples has no prefixes: a prefixed datatype is not N-Triples
+        assert response.status_code == 400 and "'o'" in response.json["error"]
+        return
+    assert response.status_code == 200, response.json
+    assert response.json["proof"]["triple"]["o"] == {
+        "type": "literal",
+        "value": "2017-07-07",
+        "datatype": "http://www.w3.org/2001/XMLSchema#date",
+    }
+
+
+def test_prefixed_names_and_bracketed_iris_are_accepted(explaining):
+    response = explaining.get(
+        url("person:vladimir-putin", "<" + WDT + "P1344>", "meeting:2017-07-07-hamburg")
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("triple", "words"),
+    [
+        (n3(PARTICIPANT), "is asserted, not inferred: it is in the asserted data"),
+        (
+            (f"<{HOS}participant>", "<http://www.w3.org/2000/01/rdf-schema#subPropertyOf>", f"<{WDT}P710>"),
+            "is asserted, not inferred: it is in the ontology",
+        ),
+        (
+            (f"<{ID}meeting/2017-07-07-hamburg>", f"<{WDT}P710>", f"<{ID}place/germany>"),
+            "is not in the graph",
+        ),
+        ((f"<{ID}nowhere>", f"<{HOS}participant>", '"x"@en'), "is not in the graph"),
+    ],
+)
+def test_a_triple_that_is_not_inferred_is_a_404_saying_why_in_the_format_asked(explaining, triple, words):
+    as_json = explaining.get(url(*triple), headers={"Accept": "application/json"})
+    assert as_json.status_code == 404 and as_json.mimetype == "application/json"
+    assert words in as_json.json["error"] and as_json.json["status"] == 404
+    page = explaining.get(url(*triple), headers={"Accept": BROWSER})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert escape(words) in page.get_data(as_text=True)
+
+
+def test_a_build_without_derivations_says_so(unexplained):
+    inferred = url(
+        ID + "meeting/2017-07-07-hamburg", WDT + "P710", ID + "person/vladimir-putin", format="json"
+    )
+    response = unexplained.get(inferred)
+    assert response.status_code == 404
+    assert "this build records no derivations (it was reasoned with owlrl" in response.json["error"]
+    asserted = unexplained.get(url(*n3(PARTICIPANT), format="json"))
+    assert asserted.status_code == 404 and "is asserted, not inferred" in asserted.json["error"]
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"p": HOS + "participant", "o": ID + "x"}, "parameter 's' is required"),
+        ({"s": ID + "x", "o": ID + "x"}, "parameter 'p' is required"),
+        ({"s": ID + "x", "p": HOS + "participant"}, "parameter 'o' is required"),
+        ({"s": "", "p": HOS + "participant", "o": ID + "x"}, "parameter 's' is required"),
+        ({"s": "not an IRI", "p": HOS + "participant", "o": ID + "x"}, "parameter 's'"),
+        (
+            {"s": '"a literal"', "p": HOS + "participant", "o": ID + "x"},
+            "parameter 's' must be an IRI, not a literal",
+        ),
+        ({"s": ID + "x", "p": "_:b", "o": ID + "x"}, "parameter 'p' must be an IRI, not a blank node"),
+        ({"s": ID + "x", "p": HOS + "participant", "o": '"unterminated'}, "parameter 'o'"),
+        (
+            {"s": ID + "x", "p": HOS + "participant", "o": f"<{ID}a> . <{ID}b> <{ID}c> <{ID}d>"},
+            "parameter 'o'",
+        ),
+    ],
+)
+def test_a_missing_or_bad_parameter_is_a_400_naming_it(explaining, params, words):
+    as_json = explaining.get("/explain?" + urlencode({**params, "format": "json"}))
+    assert as_json.status_code == 400 and words in as_json.json["error"]
+    page = explaining.get("/explain?" + urlencode(params), headers={"Accept": BROWSER})
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert escape(words) in page.get_data(as_text=True)
+
+
+def test_a_repeated_parameter_is_a_400(explaining):
+    response = explaining.get(P1344_URL + "&s=" + ID + "y&format=json")
+    assert response.status_code == 400 and "'s' is given 2 times" in response.json["error"]
+
+
+def test_an_unknown_format_is_a_406(explaining):
+    response = explaining.get(P1344_URL + "&format=xml")
+    assert response.status_code == 406 and "html, json" in response.json["error"]
+
+
+def test_a_literal_with_markup_is_escaped_on_the_page(explaining):
+    response = explaining.get(url(*n3(ECHO)), headers={"Accept": BROWSER})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<script>" not in page and "<b>" not in page and str(NASTY) not in page
+    assert escape(str(NASTY)) in page  # &lt;script&gt;alert(&#34;x&#34;)… &amp; …
+    assert "&lt;b&gt;" in page and "&amp;" in page and "&#34;quoted&#34;" in page
+    assert escape(RULES["test-echo"].title) in page  # rule titles are escaped too
+    not_found = explaining.get(url(ID + "x", HOS + "y", NASTY.n3()), headers={"Accept": BROWSER})
+    assert not_found.status_code == 404 and "<script>" not in not_found.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "s=%00&p=%FF&o=%",
+        's=<&p=>&o="',
+        's=_:&p=hos:&o="x"@',
+        's=http://a&p=http://b&o="x"^^<',
+        "s=http://a&p=http://b&o=" + "(" * 5000,
+        's=http://a&p=http://b&o="' + "x" * 50_000 + '"',
+    ],
+)
+def test_odd_input_is_never_a_500(explaining, query):
+    for accept in ("application/json", BROWSER):
+        response = explaining.get("/explain?" + query, headers={"Accept": accept})
+        assert response.status_code in (400, 404), (query, response.status_code)
+
+
+def test_entity_pages_link_inferred_values_to_their_explanation(explaining):
+    page = explaining.get("/id/meeting/2017-07-07-hamburg", headers={"Accept": BROWSER}).get_data(
+        as_text=True
+    )
+    links = [html.unescape(h) for h in re.findall(r'href="(/explain\?[^"]*)"', page)]
+    assert len(links) > 10
+    expected = url(
+        ID + "meeting/2017-07-07-hamburg",
+        WDT + "P585",
+        '"2017-07-07"^^<http://www.w3.org/2001/XMLSchema#date>',
+    )
+    assert expected in links  # a literal as N-Triples, URL-encoded
+    assert explaining.get(expected).status_code == 200
+    statuses = {explaining.get(link, headers={"Accept": "application/json"}).status_code for link in links}
+    assert statuses <= {200, 404}  # 404: inferred, but not among the hand-made derivations
+    incoming = explaining.get("/id/person/vladimir-putin", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert escape(P1344_URL) in incoming
+    country = url(*(t.n3()[1:-1] for t in COUNTRY))
+    place = explaining.get("/id/place/hamburg", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert escape(country) in place
+
+
+def test_entity_pages_have_no_explain_links_without_derivations(unexplained):
+    page = unexplained.get("/id/meeting/2017-07-07-hamburg", headers={"Accept": BROWSER}).get_data(
+        as_text=True
+    )
+    assert "<em>inferred</em>" in page and "/explain?" not in page
+
+
+def test_the_proof_page_for_a_date_shows_the_typed_literal(explaining):
+    page = explaining.get(url(*(t.n3() for t in P585))).get_data(as_text=True)
+    assert "2017-07-07" in page and "xsd:date" in page
