@@ -24,7 +24,10 @@ from kg.errors import BadRequest, NotFound
 from kg.iris import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES
 
 MAX_DEPTH = 40  # levels of a proof; a deeper premise is shown as "truncated"
-MAX_NODES = 2_000  # nodes of one proof: a premise used twice is proved twice in a tree
+MAX_NODES = 200  # nodes of one proof: a premise used twice is proved twice in a tree
+# Resources whose sources one proof looks up (a query each, through the shared query processes):
+# past it, a leaf says so instead of naming its sources, so one request stays a bounded cost.
+MAX_LOOKUPS = 40
 SOURCE_ROWS = 1_000  # rows of one source lookup
 GRAPH_NAMES = {GRAPH_ONTOLOGY: ONTOLOGY, GRAPH_ASSERTED: ASSERTED, GRAPH_INFERRED: "inferred"}
 
@@ -47,6 +50,8 @@ def parse_term(text: str, name: str, *, literal: bool = True, blank: bool = True
     if len(triples) != 1:
         raise BadRequest(f"parameter {name!r} must be one RDF term")
     found = triples[0].object
+    if not isinstance(found, ox.NamedNode | ox.BlankNode | ox.Literal):  # an RDF 1.2 triple term
+        raise BadRequest(f"parameter {name!r} must be an IRI" + (" or a literal" if literal else ""))
     if (isinstance(found, ox.Literal) and not literal) or (isinstance(found, ox.BlankNode) and not blank):
         kind = "a literal" if isinstance(found, ox.Literal) else "a blank node"
         raise BadRequest(f"parameter {name!r} must be an IRI, not {kind}")
@@ -96,10 +101,12 @@ KINDS = {"Sentence": "sentence", "Paragraph": "paragraph", "SourceDocument": "do
 class Lookup:
     """The graph's side of an explanation, asked through canned queries (cached per proof)."""
 
-    def __init__(self, rows: Rows) -> None:
+    def __init__(self, rows: Rows, max_lookups: int = MAX_LOOKUPS) -> None:
         self._rows = rows
         self._sources: dict[str, list[Source]] = {}
         self._ontology: list[Source] | None = None
+        self._lookups_left = max_lookups
+        self.exhausted = False  # some leaf's sources were not looked up (MAX_LOOKUPS)
 
     def graphs(self, key: Key) -> set[str]:
         """The names (ontology, asserted, inferred, or a graph's IRI) of the graphs holding a triple."""
@@ -107,11 +114,15 @@ class Lookup:
         if isinstance(s, ox.Literal) or ox.BlankNode in (type(s), type(o)):
             return set()  # blank nodes have other labels in the store than in the build (graph.nq)
         rows = self._rows("triple-graphs", {"_s": s, "_p": p, "_o": o}, True)
-        return {GRAPH_NAMES.get(r["g"].value, r["g"].value) for r in rows}
+        return {DATA if r["g"] is None else GRAPH_NAMES.get(r["g"].value, r["g"].value) for r in rows}
 
     def sources(self, iri: str) -> list[Source]:
         """The sources a resource was derived from (or the resource itself, if it is one)."""
         if iri not in self._sources:
+            if self._lookups_left <= 0:
+                self.exhausted = True
+                return []
+            self._lookups_left -= 1
             found: dict[str, dict] = {}
             for r in self._rows("sources", {"_resource": ox.NamedNode(iri)}, False):
                 row = {k: r[k].value for k in SOURCE_COLUMNS if r[k] is not None}
@@ -283,7 +294,8 @@ def _why_not(derivations: Derivations | None, lookup: Lookup, key: Key, step: St
     asserted = sorted(graphs - {"inferred"})
     if asserted:
         where = ", ".join(
-            "the ontology" if g == ONTOLOGY else "the asserted data" if g == ASSERTED else g for g in asserted
+            {ONTOLOGY: "the ontology", ASSERTED: "the asserted data", DATA: "the default graph"}.get(g, g)
+            for g in asserted
         )
         return f"{shown} is asserted, not inferred: it is in {where}"
     if "inferred" in graphs:

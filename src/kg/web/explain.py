@@ -32,8 +32,9 @@ def explain() -> Response:
     try:
         key = _triple()
         derivations = _derivations()
+        lookup = proofs.Lookup(_rows)
         try:
-            proof = proofs.explain(derivations, proofs.Lookup(_rows), key)
+            proof = proofs.explain(derivations, lookup, key)
         finally:
             if derivations is not None:
                 derivations.close()
@@ -44,6 +45,8 @@ def explain() -> Response:
         response.status_code = exc.status
         return response
     document = proofs.document(proof, derivations.rules if derivations is not None else {})
+    if lookup.exhausted:
+        document["sources_truncated"] = True  # some leaves' sources were not looked up
     if as_json:
         return jsonify(document)
     rules = [{"id": r, **v} for r, v in document["rules"].items()]
