@@ -48,8 +48,11 @@ class Rule(Protocol):  # kg.reason.Rule
 # ---------------------------------------------------------------- terms
 
 
-def term(node: Node) -> Term:
-    """An rdflib term as the pyoxigraph term the store holds (kg.dump writes the store the same way)."""
+def term(node: Node | Term) -> Term:
+    """An rdflib term as the pyoxigraph term the store holds (kg.dump writes the store the same way);
+    a pyoxigraph term as it is."""
+    if isinstance(node, ox.NamedNode | ox.BlankNode | ox.Literal):
+        return node
     if isinstance(node, URIRef):
         return ox.NamedNode(str(node))
     if isinstance(node, BNode):
@@ -70,6 +73,20 @@ def key_of(s: Term, p: Term, o: Term) -> Key:
 def read_term(text: str) -> Term:
     """A term of a key back from its N-Triples form."""
     return next(ox.parse(f"<urn:x:s> <urn:x:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)).object
+
+
+class _InStore:
+    """``triple in kept`` for a store holding the inferred triples in one graph."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+        first = next(iter(store), None)
+        self.graph = first.graph_name if first is not None else ox.DefaultGraph()
+
+    def __contains__(self, triple: tuple) -> bool:
+        if isinstance(triple[0], ox.Literal):
+            return False
+        return ox.Quad(*triple, self.graph) in self.store
 
 
 # ---------------------------------------------------------------- writing
@@ -93,17 +110,24 @@ def write_derivations(
     *,
     ontology: Graph,
     data: Graph,
-    inferred: Graph,
+    inferred: Graph | ox.Store,
     foreign: ox.Store | None = None,
 ) -> int:
     """Write the derivations of the triples the reasoner derived; returns how many were written.
 
-    A derived triple that is also asserted is asserted: a proof stops there.
+    A derived triple that is also asserted is asserted: a proof stops there. ``inferred`` is
+    an rdflib graph, with derivations by rdflib triples (kg.reason.closure), or a pyoxigraph
+    store, with derivations by triples of pyoxigraph terms (kg.reason.closure_quads).
     """
-    terms: dict[Node, int] = {}
+    terms: dict[Node | Term, int] = {}
     texts: dict[str, int] = {}
     # Sets: a membership test in an rdflib graph costs some microseconds, and there is one per triple.
-    in_ontology, in_data, kept = set(ontology), set(data), set(inferred)
+    if isinstance(inferred, ox.Store):
+        in_ontology = {(term(s), term(p), term(o)) for s, p, o in ontology}
+        in_data = {(term(s), term(p), term(o)) for s, p, o in data}
+        kept: set | _InStore = _InStore(inferred)  # no copy of the store's triples
+    else:
+        in_ontology, in_data, kept = set(ontology), set(data), set(inferred)
 
     def ids(triple: tuple[Node, Node, Node]) -> tuple[int, int, int]:
         out = []
@@ -120,7 +144,7 @@ def write_derivations(
             return ONTOLOGY
         if triple in in_data:
             return ASSERTED
-        if foreign is not None and not isinstance(triple[0], Literal):
+        if foreign is not None and not isinstance(triple[0], Literal | ox.Literal):
             s, p, o = (term(n) for n in triple)
             if next(foreign.quads_for_pattern(s, p, o, None), None) is not None:  # type: ignore[arg-type]
                 return DATA

@@ -36,15 +36,25 @@ class Loaded:
     origin: dict[Node, list[Path]] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # files read per source, by its name
 
-    def checkable(self) -> Loaded:
-        """The same, with the foreign quads' triples in ``data``, for validation and reasoning."""
+    def checkable(self, default_graph_only: bool = False) -> Loaded:
+        """The same, with the foreign quads' triples in ``data``, for validation and reasoning:
+        those of every graph, or of the default graph alone (reasoning within SPARQL's dataset)."""
         if self.foreign is None or not len(self.foreign):
             return self
         data = new_graph()
         data += self.data
-        triples = (q.triple for q in self.foreign.quads_for_pattern(None, None, None, None))
+        graph = ox.DefaultGraph() if default_graph_only else None
+        triples = (q.triple for q in self.foreign.quads_for_pattern(None, None, None, graph))
         data.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
         return replace(self, data=data)
+
+    def default_graph(self) -> ox.Store | None:
+        """The foreign data's default graph alone (all of it if it has no named graphs)."""
+        if self.foreign is None or next(iter(self.foreign.named_graphs()), None) is None:
+            return self.foreign
+        alone = ox.Store()
+        alone.bulk_extend(self.foreign.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        return alone
 
 
 def ontology_files(settings: Settings) -> list[Path]:

@@ -13,13 +13,15 @@ the inputs' digest matches the manifest, nothing is rebuilt.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from rdflib import Graph
+import pyoxigraph as ox
+from rdflib import RDF, Graph, URIRef
 
 from kg import dump, void
 from kg.build import LAYOUT, Build, Manifest, now
@@ -27,8 +29,8 @@ from kg.config import Settings
 from kg.derivations import write_derivations
 from kg.errors import ValidationFailed
 from kg.load import Loaded, load
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, new_graph
-from kg.reason import RULES, Inference, closure, console_progress
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, new_graph
+from kg.reason import RULES, Inference, QuadInference, closure, closure_quads, console_progress
 from kg.store import write_store
 from kg.validate import validate
 
@@ -108,7 +110,23 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     loaded = load(settings)
     seconds["load"] = time.perf_counter() - t
 
-    checked = loaded.checkable() if settings.validate or settings.reason else loaded
+    # Foreign data, reasoned and not validated: the rules engine reads the pyoxigraph store itself
+    # and its inferred triples go straight into the build's store (no rdflib graph of either).
+    quads = (
+        settings.reason
+        and not settings.validate
+        and settings.reasoner == "rules"
+        and not settings.dumps
+        and loaded.foreign is not None
+        and len(loaded.foreign) > 0
+    )
+    checked = loaded.checkable() if settings.validate or (settings.reason and not quads) else loaded
+    # Foreign data keeps SPARQL's dataset: what the named graphs say is not reasoned into the
+    # default graph (where the inferred graph is read), unless the default graph is their union.
+    within = not settings.union_default_graph and loaded.foreign is not None
+    reasoned = (
+        loaded.checkable(default_graph_only=True) if within and settings.reason and not quads else checked
+    )
     if settings.validate:
         t = time.perf_counter()
         report = validate(checked, settings)
@@ -116,11 +134,26 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
         if not report.conforms:
             raise ValidationFailed(report.text())
 
-    inference = Inference(new_graph(), {})
-    if settings.reason:
+    inference: Inference | QuadInference = Inference(new_graph(), {})
+    if settings.reason and quads:
         t = time.perf_counter()
-        with console_progress(len(checked.data)) as progress:
-            inference = closure(checked.ontology, checked.data, reasoner=settings.reasoner, progress=progress)
+        assert loaded.foreign is not None
+        # Asserted rdflib data beside the foreign store (mixed sources) is reasoned on with the ontology.
+        schema = loaded.ontology + loaded.data if len(loaded.data) else loaded.ontology
+        with console_progress(len(loaded.foreign) + len(loaded.data)) as progress:
+            inference = closure_quads(
+                schema,
+                loaded.default_graph() if within else loaded.foreign,
+                graph=ox.NamedNode(str(GRAPH_INFERRED)),
+                progress=progress,
+            )
+        seconds["reason"] = time.perf_counter() - t
+    elif settings.reason:
+        t = time.perf_counter()
+        with console_progress(len(reasoned.data)) as progress:
+            inference = closure(
+                reasoned.ontology, reasoned.data, reasoner=settings.reasoner, progress=progress
+            )
         seconds["reason"] = time.perf_counter() - t
     inferred = inference.inferred
 
@@ -132,7 +165,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             digest=digest,
             created=now(),
             counts=_counts(settings, loaded, inferred),
-            by_class=dump.instances_by_class(loaded.ontology + loaded.data + inferred),
+            by_class=dump.instances_by_class(loaded.ontology + loaded.data + _typed(inferred)),
             seconds=seconds,
             union_default_graph=settings.union_default_graph,
             sources=loaded.files,
@@ -141,11 +174,35 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     return BuildResult(manifest, skipped=False)
 
 
+def _typed(inferred: Graph | ox.Store) -> Graph:
+    """What instances_by_class needs of the inferred graph: all of it, or of a pyoxigraph store
+    only the rdf:type triples it counts (a project IRI typed with a hos: class), as rdflib triples."""
+    if isinstance(inferred, Graph):
+        return inferred
+    graph, hos, project = new_graph(), str(HOS), str(ID)
+    for q in inferred.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), None, None):
+        s, o = q.subject, q.object
+        named = isinstance(s, ox.NamedNode) and isinstance(o, ox.NamedNode)
+        if named and s.value.startswith(project) and o.value.startswith(hos):  # type: ignore[union-attr]
+            graph.add((URIRef(s.value), RDF.type, URIRef(o.value)))
+    return graph
+
+
+class _Quads:
+    """Two stores' quads as one ``more`` for kg.store.write_store (which reads only quads_for_pattern)."""
+
+    def __init__(self, *stores: ox.Store) -> None:
+        self.stores = stores
+
+    def quads_for_pattern(self, *pattern: object) -> Iterator[ox.Quad]:
+        return itertools.chain.from_iterable(s.quads_for_pattern(*pattern) for s in self.stores)  # type: ignore[arg-type]
+
+
 def _complete(target: Build, settings: Settings) -> bool:
     return target.exists() and (not settings.dumps or bool(target.dump_files()))
 
 
-def _counts(settings: Settings, loaded: Loaded, inferred: Graph) -> dict[str, int]:
+def _counts(settings: Settings, loaded: Loaded, inferred: Graph | ox.Store) -> dict[str, int]:
     counts = {}
     if settings.ontology:
         counts["ontology"] = len(loaded.ontology)
@@ -163,7 +220,7 @@ def _write(
     settings: Settings,
     staged: Build,
     loaded: Loaded,
-    inferred: Graph,
+    inferred: Graph | ox.Store,
     derivations: Mapping | None = None,
     rules: Mapping | None = None,
 ) -> None:
@@ -171,16 +228,21 @@ def _write(
 
     ``derivations`` (kg.reason's, one per derived triple) and the ``rules`` they name go to
     ``derivations.sqlite`` (kg.derivations); a reasoner that records none (owlrl) writes no such file.
+    ``inferred`` in a pyoxigraph store (kg.reason.closure_quads: its quads already in the inferred
+    graph) joins the build's store with the foreign quads; no dumps are written then.
     """
     graphs = {}
     if settings.ontology:
         graphs[GRAPH_ONTOLOGY] = loaded.ontology
     if loaded.foreign is None or len(loaded.data):
         graphs[GRAPH_ASSERTED] = loaded.data
-    if settings.reason:
+    more: ox.Store | _Quads | None = loaded.foreign
+    if isinstance(inferred, ox.Store):
+        more = inferred if loaded.foreign is None else _Quads(loaded.foreign, inferred)
+    elif settings.reason:
         graphs[GRAPH_INFERRED] = inferred
     dump.write_nquads(graphs, staged.quads)
-    write_store(staged, loaded.foreign)
+    write_store(staged, more)  # type: ignore[arg-type]
     if derivations:
         write_derivations(
             staged.derivations,
@@ -193,6 +255,8 @@ def _write(
         )
     if not settings.dumps:
         return
+    if not isinstance(inferred, Graph):
+        raise ValueError("dumps are written from an rdflib inferred graph (kg.reason.closure)")
     files = dump.write_dumps(loaded.ontology, loaded.data, inferred, staged.dumps)
     staged.write_dump_index(files)
     stats = void.statistics(loaded.ontology, loaded.data, inferred, settings.base_iri)

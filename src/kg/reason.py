@@ -5,7 +5,9 @@ Two engines give the same inferred graph (tests/test_reason.py holds them to it)
 * ``rules`` (the default): the rule files of ``kg/rules/`` (one SPARQL CONSTRUCT per OWL 2
   RL rule the ontology needs), compiled to SQL and evaluated semi-naively on DuckDB over
   integer-coded terms (kg.rules.engine). It records, for every triple it derives, the
-  first derivation found: the rule and the triples it joined.
+  first derivation found: the rule and the triples it joined. ``closure_quads`` runs it on
+  data in a pyoxigraph store and gives the inferred triples in one, as pyoxigraph terms
+  (no rdflib object per triple: ``kg serve --data --reason --no-validate``).
 * ``owlrl``: the reference, and the test oracle. It runs in place on a scratch copy of
   ontology + data, and the inferred graph is the difference. We do not use owlrl's
   ``destination=`` argument: here it inferred about a third fewer triples
@@ -33,8 +35,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import owlrl
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDFS, SKOS
 from rdflib.term import Node
@@ -44,7 +48,13 @@ from kg.errors import DataError
 from kg.namespaces import WD, WDT, new_graph
 from kg.rules import Rule, load_rules
 
-__all__ = ["RULES", "Derivation", "Inference", "Rule", "Triple", "closure", "full_closure", "keep"]
+if TYPE_CHECKING:
+    from kg.rules.engine import Result
+
+__all__ = [
+    "RULES", "Derivation", "Inference", "QuadInference", "Rule", "Triple", "closure", "closure_quads",
+    "full_closure", "keep",
+]  # fmt: skip
 
 Triple = tuple[Node, Node, Node]
 
@@ -86,6 +96,15 @@ class Inference:
 
     inferred: Graph
     derivations: Mapping[Triple, Derivation] = field(default_factory=dict)
+
+
+@dataclass
+class QuadInference:
+    """closure_quads()'s result: the inferred triples in a pyoxigraph store (in one graph), and
+    the derivations as for closure(), by triples of pyoxigraph terms."""
+
+    inferred: ox.Store
+    derivations: Mapping[tuple, Derivation] = field(default_factory=dict)
 
 
 def _is_wd(node: object) -> bool:
@@ -133,17 +152,8 @@ def closure(
         return Inference(inferred)
     if reasoner != "rules":
         raise ValueError(f"unknown reasoner {reasoner!r}; known: {', '.join(REASONERS)}")
-    from kg.rules.engine import Unsupported, materialise  # here: duckdb loads only when used
-
     t = time.perf_counter()
-    try:
-        result = materialise(ontology, data, progress)
-    except Unsupported as exc:
-        raise DataError(
-            "the rules reasoner cannot give owlrl's closure of this graph: "
-            + "; ".join(exc.reasons)
-            + ". Use --reasoner owlrl (KG_REASONER=owlrl)."
-        ) from None
+    result = _materialise(ontology, data, progress, oxigraph=False)
     inferred = new_graph()
     add, nodes = inferred.add, result.terms.nodes
     # result.kept is keep() computed in SQL (and owlrl's dropping of blank-node predicates).
@@ -155,6 +165,50 @@ def closure(
         f"{result.rounds} rounds, {time.perf_counter() - t:.1f} s"
     )
     return Inference(inferred, Derivations(result))
+
+
+def closure_quads(
+    ontology: Graph,
+    store: ox.Store,
+    *,
+    graph: ox.NamedNode | ox.DefaultGraph | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> QuadInference:
+    """closure(ontology, data) with the data in a pyoxigraph store (the triples of all its graphs),
+    reasoned by the rules engine over pyoxigraph terms: no rdflib object per data or inferred triple.
+
+    The inferred triples go into a new in-memory store, in ``graph`` (default: the default graph)."""
+    say = progress or (lambda _line: None)
+    t = time.perf_counter()
+    result = _materialise(ontology, store, progress, oxigraph=True)
+    target = ox.DefaultGraph() if graph is None else graph
+    nodes, Quad = result.terms.nodes, ox.Quad
+    inferred = ox.Store()
+    inferred.bulk_extend(
+        Quad(nodes[s >> 2], nodes[p >> 2], nodes[o >> 2], target)
+        for s, p, o, kept in zip(result.s, result.p, result.o, result.kept, strict=True)
+        if kept
+    )
+    say(
+        f"rules: {len(result):,} derived, {len(inferred):,} inferred triples kept, "
+        f"{result.rounds} rounds, {time.perf_counter() - t:.1f} s"
+    )
+    return QuadInference(inferred, Derivations(result))
+
+
+def _materialise(
+    ontology: Graph, data: Graph | ox.Store, progress: Callable[[str], None] | None, oxigraph: bool
+) -> Result:
+    from kg.rules.engine import OxTerms, Unsupported, materialise  # here: duckdb loads only when used
+
+    try:
+        return materialise(ontology, data, progress, terms=OxTerms() if oxigraph else None)
+    except Unsupported as exc:
+        raise DataError(
+            "the rules reasoner cannot give owlrl's closure of this graph: "
+            + "; ".join(exc.reasons)
+            + ". Use --reasoner owlrl (KG_REASONER=owlrl)."
+        ) from None
 
 
 class Derivations(Mapping[Triple, Derivation]):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
@@ -58,31 +59,49 @@ SCHEMA_PREDICATES = [
 
 
 class Terms:
-    """The dictionary: rdflib term ⇄ integer id, with the term's kind in the two low bits."""
+    """The dictionary: rdflib term ⇄ integer id, with the term's kind in the two low bits.
+
+    The term layer is pluggable: OxTerms holds pyoxigraph terms instead. The engine asks a
+    dictionary only what is here (kind, datatype, IRI text, an rdflib constant's own term)."""
 
     def __init__(self) -> None:
-        self.ids: dict[Node, int] = {}
-        self.nodes: list[Node] = []
+        self.ids: dict = {}
+        self.nodes: list = []
 
-    def id(self, term: Node) -> int:
+    def kind(self, term: Node) -> int:
+        if isinstance(term, Literal):
+            return KIND["literal"]
+        if isinstance(term, BNode):
+            return KIND["bnode"]
+        return KIND["wikidata"] if str(term).startswith(_WD) else KIND["iri"]
+
+    def convert(self, node: Node) -> object:
+        """An rdflib constant (a rule's, an axiom's, the engine's) as this dictionary's term."""
+        return node
+
+    def datatype(self, term: object) -> object | None:
+        """A literal's datatype as rdflib has it (none for plain and language-tagged ones), else None."""
+        return term.datatype if isinstance(term, Literal) else None
+
+    def iri(self, term: object) -> str | None:
+        return str(term) if isinstance(term, URIRef) else None
+
+    def show(self, i: int, names: object) -> str:
+        return self.node(i).n3(names)  # type: ignore[no-any-return]
+
+    def id(self, term: object) -> int:
         found = self.ids.get(term)
         if found is not None:
             return found
-        if isinstance(term, Literal):
-            kind = KIND["literal"]
-        elif isinstance(term, BNode):
-            kind = KIND["bnode"]
-        else:
-            kind = KIND["wikidata"] if str(term).startswith(_WD) else KIND["iri"]
-        new = len(self.nodes) << 2 | kind
+        new = len(self.nodes) << 2 | self.kind(term)  # type: ignore[arg-type]
         self.ids[term] = new
         self.nodes.append(term)
         return new
 
-    def node(self, i: int) -> Node:
+    def node(self, i: int) -> object:
         return self.nodes[i >> 2]
 
-    def encode(self, triples: Iterable[Triple]) -> Iterator[tuple[int, int, int]]:
+    def encode(self, triples: Iterable[tuple]) -> Iterator[tuple[int, int, int]]:
         ids, new = self.ids, self.id
         for s, p, o in triples:
             a, b, c = ids.get(s), ids.get(p), ids.get(o)
@@ -91,6 +110,65 @@ class Terms:
                 new(p) if b is None else b,
                 new(o) if c is None else c,
             )
+
+
+_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
+
+
+class OxTerms(Terms):
+    """The dictionary over pyoxigraph terms: no rdflib object per input or output triple.
+
+    rdflib constants (the rule files', axioms.ttl's) are converted once on entry. Literals
+    keep rdflib's datatype semantics: plain (xsd:string) and language-tagged ones have none
+    (pyoxigraph cannot tell ``"x"`` from ``"x"^^xsd:string``; rdflib can)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._converted: dict[Node, object] = {}
+
+    def kind(self, term: object) -> int:
+        if isinstance(term, ox.Literal):
+            return KIND["literal"]
+        if isinstance(term, ox.BlankNode):
+            return KIND["bnode"]
+        return KIND["wikidata"] if term.value.startswith(_WD) else KIND["iri"]  # type: ignore[attr-defined]
+
+    def convert(self, node: Node) -> object:
+        found = self._converted.get(node)
+        if found is None:
+            found = self._converted[node] = ox_term(node)
+        return found
+
+    def datatype(self, term: object) -> object | None:
+        if not isinstance(term, ox.Literal) or term.language or term.datatype == _XSD_STRING:
+            return None
+        return term.datatype
+
+    def iri(self, term: object) -> str | None:
+        return term.value if isinstance(term, ox.NamedNode) else None
+
+    def show(self, i: int, names: object) -> str:
+        return str(self.node(i))
+
+    def id(self, term: object) -> int:
+        if isinstance(term, Node):
+            term = self.convert(term)
+        return super().id(term)
+
+
+def ox_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as a pyoxigraph term."""
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    if isinstance(node, Literal):
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        if node.datatype is not None:
+            return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+        return ox.Literal(str(node))
+    raise TypeError(f"not an RDF term: {node!r}")
 
 
 @dataclass
@@ -120,8 +198,9 @@ class Result:
         rule = self.rules[self.rule[i]]
         values = dict(zip(rule.variables, self.bindings[self.starts[i] : self.starts[i + 1]], strict=True))
         node = self.terms.node
+        convert = self.terms.convert
         premises = tuple(
-            tuple(node(values[t]) if t in values else t for t in pattern)  # type: ignore[index]
+            tuple(node(values[t]) if t in values else convert(t) for t in pattern)  # type: ignore[index]
             for pattern in rule.premises
         )
         return rule, premises  # type: ignore[return-value]
@@ -129,14 +208,18 @@ class Result:
 
 def materialise(
     ontology: Graph,
-    data: Graph,
+    data: Graph | ox.Store,
     progress: Callable[[str], None] | None = None,
     rules: Mapping[str, Rule] | None = None,
+    terms: Terms | None = None,
 ) -> Result:
-    """Every triple the rules derive from ontology + data (the asserted triples left out)."""
+    """Every triple the rules derive from ontology + data (the asserted triples left out).
+
+    ``data`` is an rdflib graph, or a pyoxigraph store (every graph's triples) read with
+    ``terms=OxTerms()``: then the result's terms are pyoxigraph terms."""
     rules = load_rules() if rules is None else rules
     say = progress or (lambda _line: None)
-    terms = Terms()
+    terms = Terms() if terms is None else terms
     listed = list(rules.values())
     for rule in listed:
         for term in constants(rule):
@@ -151,10 +234,9 @@ def materialise(
         refusals = _refusals(con, terms, ontology, data)
         if refusals:
             raise Unsupported(refusals)
-        view = tuple(i for term, i in terms.ids.items() if term in (OWL.sameAs, RDFS.label, SKOS.altLabel))
-        view += tuple(
-            i for term, i in terms.ids.items() if isinstance(term, URIRef) and str(term).startswith(_WDT)
-        )
+        wikidata = {terms.id(t) for t in (OWL.sameAs, RDFS.label, SKOS.altLabel)}
+        view = tuple(i for i in terms.ids.values() if i in wikidata)
+        view += tuple(i for term, i in terms.ids.items() if (terms.iri(term) or "").startswith(_WDT))
         ctx = Context(term_id=terms.id, same_as=terms.id(OWL.sameAs), view=view)
         _literals(con, terms)
         _representatives(con, terms)
@@ -185,9 +267,13 @@ class Unsupported(ValueError):
         self.reasons = reasons
 
 
-def _union(ontology: Graph, data: Graph) -> Iterator[Triple]:
+def _union(ontology: Graph, data: Graph | ox.Store) -> Iterator[tuple]:
     yield from ontology
-    yield from data  # a triple in both is loaded once (SELECT DISTINCT)
+    if isinstance(data, ox.Store):
+        for q in data.quads_for_pattern(None, None, None, None):
+            yield q.subject, q.predicate, q.object
+    else:
+        yield from data  # a triple in both is loaded once (SELECT DISTINCT)
 
 
 def _load(con: duckdb.DuckDBPyConnection, tmp: Path, table: str, rows: Iterable, with_round: bool) -> None:
@@ -206,11 +292,8 @@ def _load(con: duckdb.DuckDBPyConnection, tmp: Path, table: str, rows: Iterable,
 
 def _literals(con: duckdb.DuckDBPyConnection, terms: Terms) -> None:
     """lit(id, dt): each literal's datatype (rdflib's: none for plain and language-tagged ones)."""
-    rows = [
-        (i, terms.id(t.datatype))
-        for t, i in list(terms.ids.items())
-        if isinstance(t, Literal) and t.datatype is not None
-    ]
+    typed = [(i, terms.datatype(t)) for t, i in list(terms.ids.items()) if (i & 3) == KIND["literal"]]
+    rows = [(i, terms.id(dt)) for i, dt in typed if dt is not None]
     con.execute("CREATE TABLE lit (id BIGINT, dt BIGINT)")
     if rows:
         con.execute(
@@ -251,10 +334,12 @@ def _representatives(con: duckdb.DuckDBPyConnection, terms: Terms) -> None:
         con.execute("INSERT INTO rep SELECT unnest($1)", [reps])
 
 
-def _refusals(con: duckdb.DuckDBPyConnection, terms: Terms, ontology: Graph, data: Graph) -> list[str]:
+def _refusals(
+    con: duckdb.DuckDBPyConnection, terms: Terms, ontology: Graph, data: Graph | ox.Store
+) -> list[str]:
     """Why the rules would not give owlrl's closure of this graph (empty: they would)."""
     names = new_graph().namespace_manager
-    node, out = (lambda i: terms.node(i).n3(names)), []
+    node, out = (lambda i: terms.show(i, names)), []
     ids = lambda terms_: ", ".join(str(terms.id(t)) for t in terms_)  # noqa: E731
     for (p,) in con.execute(
         f"SELECT DISTINCT p FROM t WHERE p IN ({ids(UNSUPPORTED_PREDICATES)})"
@@ -268,9 +353,10 @@ def _refusals(con: duckdb.DuckDBPyConnection, terms: Terms, ontology: Graph, dat
     if con.execute(f"SELECT count(*) FROM t WHERE s = {same_as} OR o = {same_as}").fetchone()[0]:  # type: ignore[index]
         out.append("owl:sameAs is itself described (a subject or object)")
     for graph in (ontology, data):
-        for p, chain in graph.subject_objects(OWL.propertyChainAxiom):
-            if len(list(graph.items(chain))) != 2:
-                out.append(f"the property chain of {p.n3(names)} does not have two properties")
+        for p, length in _chains(graph):
+            if length != 2:
+                shown = p.n3(names) if isinstance(p, Node) else str(p)
+                out.append(f"the property chain of {shown} does not have two properties")
     aliases = sorted(_aliases(con, terms))
     if aliases:
         con.execute("CREATE TEMP TABLE alias AS SELECT unnest($1) AS id", [aliases])
@@ -285,6 +371,27 @@ def _refusals(con: duckdb.DuckDBPyConnection, terms: Terms, ontology: Graph, dat
         for (i,) in found[:5]:
             out.append(f"{node(i)} has an owl:sameAs alias and is a literal, a class or a property")
     return out
+
+
+def _chains(graph: Graph | ox.Store) -> Iterator[tuple[object, int]]:
+    """Each property with an owl:propertyChainAxiom, and how many properties its list holds."""
+    if not isinstance(graph, ox.Store):
+        for p, chain in graph.subject_objects(OWL.propertyChainAxiom):
+            yield p, len(list(graph.items(chain)))
+        return
+    first, rest = ox.NamedNode(str(RDF.first)), ox.NamedNode(str(RDF.rest))
+
+    def value(s: object, p: ox.NamedNode) -> object | None:
+        q = next(graph.quads_for_pattern(s, p, None, None), None)  # type: ignore[arg-type]
+        return None if q is None else q.object
+
+    for q in graph.quads_for_pattern(None, ox.NamedNode(str(OWL.propertyChainAxiom)), None, None):
+        node, n, seen = q.object, 0, set()  # as rdflib's Graph.items: first of each node, until no rest
+        while node is not None and not isinstance(node, ox.Literal) and node not in seen:
+            seen.add(node)
+            n += value(node, first) is not None
+            node = value(node, rest)
+        yield q.subject, n
 
 
 def _evaluate(
