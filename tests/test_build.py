@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -12,6 +13,7 @@ from kg.config import Settings
 from kg.errors import DataError, ValidationFailed
 from kg.iris import GRAPH_ASSERTED, GRAPH_INFERRED
 from kg.pipeline import PACKAGE, build, code_files, input_digest
+from kg.serve import foreign
 from kg.sources import Source
 from kg.store import KnowledgeGraph
 
@@ -188,3 +190,80 @@ def test_a_bad_foreign_file_is_named_with_its_line(tmp_path):
     with pytest.raises(DataError, match=r"bad\.nt: .*line 1"):
         build(settings)
     assert not settings.build.exists()
+
+
+def test_foreign_data_reasoned_without_validation_gets_the_rdflib_paths_inferred_graph(tmp_path):
+    """kg serve --data FILE --reason --no-validate: the rules engine reads the pyoxigraph store and
+    writes its inferred triples straight into the build's store; the same triples as rdflib's."""
+    import sqlite3
+
+    import pyoxigraph as ox
+
+    from kg.config import REPO_ROOT
+    from kg.derivations import Derivations, term
+    from kg.load import load
+    from kg.reason import closure
+
+    settings = Settings(
+        build_dir=tmp_path / "build",
+        sources=(Source.foreign([REPO_ROOT / "data"]),),
+        validate=False,
+        reason=True,
+        dumps=False,
+    )
+    result = build(settings)
+    loaded = load(settings)
+    expected = closure(loaded.ontology, loaded.checkable().data)
+    assert result.counts["inferred"] == len(expected.inferred) > 0
+    # Each load names the ontology's blank nodes anew: compared masked, as multisets.
+    nt = lambda triple: " ".join("_:b" if isinstance(term(x), ox.BlankNode) else str(term(x)) for x in triple)  # noqa: E731
+    store = ox.Store.read_only(str(settings.build.store))
+    got = sorted(
+        nt(q.triple) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(GRAPH_INFERRED))
+    )
+    del store
+    assert got == sorted(nt(t) for t in expected.inferred)
+    with Derivations(settings.build.derivations) as derivations:
+        assert derivations.count() == len(expected.derivations)
+    with sqlite3.connect(settings.build.derivations) as db:
+        assert db.execute("SELECT count(*) FROM derived WHERE kept").fetchone()[0] == len(got)
+    quads = {line for line in settings.build.quads.read_text(encoding="utf-8").splitlines() if line}
+    assert sum(line.endswith(f"<{GRAPH_INFERRED}> .") for line in quads) == len(got)
+
+
+def test_a_killed_builds_staging_folder_is_removed_by_the_next_build(data_copy):
+    """A build killed half-way leaves .staging-PID (a whole store at scale); the next build removes
+    it once that process is gone, and leaves a running build's folder alone."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    abandoned = data_copy.build_dir / f".staging-{int(gone.stdout)}"
+    running = data_copy.build_dir / f".staging-{os.getppid()}"  # pytest's parent: alive
+    for folder in (abandoned, running):
+        (folder / "store").mkdir(parents=True)
+    build(data_copy, force=True)
+    assert not abandoned.exists() and running.exists()
+
+
+@pytest.mark.parametrize("validate", [True, False], ids=["rdflib-path", "pyoxigraph-path"])
+def test_reasoning_on_foreign_data_stays_within_its_dataset(tmp_path, validate):
+    """What a named graph says is not reasoned into the default graph (where the inferred graph is
+    read) unless the default graph is the union: :b a :C only in GRAPH :g, so no :b a :D."""
+    (tmp_path / "d.trig").write_text(
+        "@prefix : <http://example.org/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        ":C rdfs:subClassOf :D .\n:a a :C .\n:g { :b a :C . }\n",
+        encoding="utf-8",
+    )
+    ask = "ASK { <http://example.org/%s> a <http://example.org/D> }"
+    for union in (False, True):
+        settings = dataclasses.replace(
+            foreign(Settings(), [tmp_path / "d.trig"], validate=validate, reason=True, union=union),
+            build_dir=tmp_path / f"build-{union}",
+        )
+        build(settings)
+        kg = KnowledgeGraph.open(settings.build)
+        assert kg.query(ask % "a")
+        assert bool(kg.query(ask % "b")) is union

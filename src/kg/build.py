@@ -157,6 +157,13 @@ class Build:
     def _write_json(self, name: str, value: object) -> None:
         (self.folder / name).write_text(json.dumps(value, indent=1, ensure_ascii=False), encoding="utf-8")
 
+    def _remove_abandoned(self) -> None:
+        """Staging folders of builds that were killed (their process is gone): a whole store each."""
+        for folder in self.folder.glob(".staging-*"):
+            pid = folder.name.removeprefix(".staging-")
+            if pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
     @contextmanager
     def staging(self) -> Iterator[Build]:
         """A fresh folder to write a whole build into; on success it replaces this one.
@@ -165,6 +172,7 @@ class Build:
         matches and the next build starts again.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._remove_abandoned()
         staged = Build(self.folder / f".staging-{os.getpid()}")
         shutil.rmtree(staged.folder, ignore_errors=True)
         staged.folder.mkdir()
@@ -183,6 +191,16 @@ class Build:
             os.replace(staged.folder / self.MANIFEST, self.folder / self.MANIFEST)
         finally:
             shutil.rmtree(staged.folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def now() -> str:
