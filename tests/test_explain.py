@@ -294,3 +294,19 @@ def test_a_long_proof_is_a_bounded_cost_and_its_links_are_asserted(tmp_path):
     finally:
         close_app(app)
         shutil.rmtree(settings.build_dir, ignore_errors=True)
+
+
+def test_a_rebuild_while_serving_does_not_change_the_proofs_served(data_copy):
+    """The store is the one opened at start; so are the derivations (a rebuild with owlrl deletes
+    the file: proofs then said "no derivations" of the data still being served)."""
+    build(data_copy)
+    app = create_app(dataclasses.replace(data_copy, query_workers=0))
+    try:
+        before = app.test_client().get(P1344_URL + "&format=json")
+        assert before.status_code == 200
+        build(dataclasses.replace(data_copy, reasoner="owlrl"))
+        assert not data_copy.build.derivations.exists()
+        after = app.test_client().get(P1344_URL + "&format=json")
+        assert after.status_code == 200 and after.json == before.json
+    finally:
+        close_app(app)

@@ -7,6 +7,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from kg.config import Settings
+from kg.derivations import Derivations
 from kg.engine import Engine
 from kg.errors import KGError
 from kg.queries import load_queries, resolve_values
@@ -27,6 +28,9 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # reached only through the Engine: every query has the time limit, row cap and result cache.
     kg_ = kg if kg is not None else KnowledgeGraph.open(settings.build)
     app.extensions["kg_engine"] = Engine(kg_, settings)
+    # Opened now, with the store: one read-only connection (sqlite3 here is serialized, safe to
+    # share), which keeps reading this build's file after a rebuild replaces it.
+    app.extensions["kg_derivations"] = Derivations.open(kg_.build.derivations) if kg_.build else None
 
     # Loaded once; a bad query file stops start-up here, naming the file.
     app.extensions["kg_queries"] = resolve_values(load_queries(settings.queries_dir), kg_.instances)
@@ -63,6 +67,9 @@ def close_app(app: Flask) -> None:
     app.extensions.pop("kg_pool", None)
     app.extensions.pop("kg_processes", None)
     app.extensions["kg_engine"].close()
+    derivations = app.extensions.pop("kg_derivations", None)
+    if derivations is not None:
+        derivations.close()
 
 
 def _error(status: int, message: str) -> Response:

@@ -140,8 +140,7 @@ def _neighbours(iri: str, lang: str) -> tuple[dict | None, dict | None]:
 
 def _explainable() -> bool:
     """Whether the build recorded how its inferred triples were derived (not with owlrl)."""
-    build = engine().kg.build
-    return build is not None and build.derivations.is_file()
+    return current_app.extensions["kg_derivations"] is not None
 
 
 def explain_href(f: Fact) -> str | None:

@@ -33,11 +33,7 @@ def explain() -> Response:
         key = _triple()
         derivations = _derivations()
         lookup = proofs.Lookup(_rows)
-        try:
-            proof = proofs.explain(derivations, lookup, key)
-        finally:
-            if derivations is not None:
-                derivations.close()
+        proof = proofs.explain(derivations, lookup, key)
     except KGError as exc:
         if as_json or exc.status >= 500:
             raise  # the app's handler answers JSON
@@ -93,8 +89,9 @@ _EXPECTED = {
 
 
 def _derivations() -> Derivations | None:
-    build = engine().kg.build
-    return Derivations.open(build.derivations) if build is not None else None
+    """The served build's derivations, opened with its store (kg.web.create_app): a rebuild while
+    serving replaces the file, and the proofs must be those of the data served."""
+    return current_app.extensions["kg_derivations"]
 
 
 def _rows(name: str, bindings: dict, infer: bool) -> list:
