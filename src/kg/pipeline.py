@@ -110,23 +110,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     loaded = load(settings)
     seconds["load"] = time.perf_counter() - t
 
-    # Foreign data, reasoned and not validated: the rules engine reads the pyoxigraph store itself
-    # and its inferred triples go straight into the build's store (no rdflib graph of either).
-    quads = (
-        settings.reason
-        and not settings.validate
-        and settings.reasoner == "rules"
-        and not settings.dumps
-        and loaded.foreign is not None
-        and len(loaded.foreign) > 0
-    )
-    checked = loaded.checkable() if settings.validate or (settings.reason and not quads) else loaded
-    # Foreign data keeps SPARQL's dataset: what the named graphs say is not reasoned into the
-    # default graph (where the inferred graph is read), unless the default graph is their union.
-    within = not settings.union_default_graph and loaded.foreign is not None
-    reasoned = (
-        loaded.checkable(default_graph_only=True) if within and settings.reason and not quads else checked
-    )
+    checked = loaded.checkable() if settings.validate else loaded
     if settings.validate:
         t = time.perf_counter()
         report = validate(checked, settings)
@@ -135,25 +119,9 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             raise ValidationFailed(report.text())
 
     inference: Inference | QuadInference = Inference(new_graph(), {})
-    if settings.reason and quads:
+    if settings.reason:
         t = time.perf_counter()
-        assert loaded.foreign is not None
-        # Asserted rdflib data beside the foreign store (mixed sources) is reasoned on with the ontology.
-        schema = loaded.ontology + loaded.data if len(loaded.data) else loaded.ontology
-        with console_progress(len(loaded.foreign) + len(loaded.data)) as progress:
-            inference = closure_quads(
-                schema,
-                loaded.default_graph() if within else loaded.foreign,
-                graph=ox.NamedNode(str(GRAPH_INFERRED)),
-                progress=progress,
-            )
-        seconds["reason"] = time.perf_counter() - t
-    elif settings.reason:
-        t = time.perf_counter()
-        with console_progress(len(reasoned.data)) as progress:
-            inference = closure(
-                reasoned.ontology, reasoned.data, reasoner=settings.reasoner, progress=progress
-            )
+        inference = _reason(settings, loaded, checked)
         seconds["reason"] = time.perf_counter() - t
     inferred = inference.inferred
 
@@ -172,6 +140,39 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
         )
         staged.write_manifest(manifest)
     return BuildResult(manifest, skipped=False)
+
+
+def _reason(settings: Settings, loaded: Loaded, checked: Loaded) -> Inference | QuadInference:
+    """The reason step: the closure of what was loaded, by the engine the settings name.
+
+    Foreign data keeps SPARQL's dataset: what its named graphs say is not reasoned into the
+    default graph (where the inferred graph is read), unless the default graph is their union.
+    Foreign data that is not validated goes to the rules engine as pyoxigraph terms, and its
+    inferred triples go straight into the build's store: no rdflib graph of either at 1M triples.
+    """
+    within = not settings.union_default_graph and loaded.foreign is not None
+    if (
+        not settings.validate
+        and settings.reasoner == "rules"
+        and not settings.dumps
+        and loaded.foreign is not None
+        and len(loaded.foreign) > 0
+    ):
+        # Asserted rdflib data beside the foreign store (mixed sources) is reasoned on with the ontology.
+        schema = loaded.ontology + loaded.data if len(loaded.data) else loaded.ontology
+        with console_progress(len(loaded.foreign) + len(loaded.data)) as progress:
+            return closure_quads(
+                schema,
+                loaded.default_graph() if within else loaded.foreign,
+                graph=ox.NamedNode(str(GRAPH_INFERRED)),
+                progress=progress,
+            )
+    if within:
+        reasoned = loaded.checkable(default_graph_only=True)
+    else:  # every graph: what validation read, if it ran
+        reasoned = checked if settings.validate else loaded.checkable()
+    with console_progress(len(reasoned.data)) as progress:
+        return closure(reasoned.ontology, reasoned.data, reasoner=settings.reasoner, progress=progress)
 
 
 def _typed(inferred: Graph | ox.Store) -> Graph:
