@@ -71,6 +71,11 @@ PAGES = [
     ("/queries/timeline", [MEETING, PLACE]),
     ("/sparql?format=html&query=SELECT+%3Fl+WHERE+%7B+place%3Ahamburg+rdfs%3Alabel+%3Fl+%7D", [PLACE]),
     ("/api/queries/search-labels.html?text=burg", [PLACE]),
+    # The proof of Wikidata's copy of the label shows the label it was copied from.
+    (
+        "/explain?s=wd:Q1055&p=rdfs:label&o=%22Ham%3Ci%3Eburg%3C%2Fi%3E%20%26%20%5C%22place%5C%22%22%40en",
+        [PLACE],
+    ),
 ]
 
 
