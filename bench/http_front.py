@@ -173,15 +173,12 @@ def start_kg(front: str, build: Path, work: Path, timeout: float) -> Server:
 
 def prepare_build(data: Path, out: Path) -> None:
     """The build `kg serve --data --no-validate --union-default-graph` would make, once for every front."""
-    import dataclasses
 
     from kg.config import Settings
     from kg.pipeline import build
     from kg.serve import foreign
 
-    settings = foreign(Settings.from_env(), [data], validate=False, union=True)
-    shutil.rmtree(settings.build_dir, ignore_errors=True)  # a fresh temporary folder we do not need
-    build(dataclasses.replace(settings, build_dir=out))
+    build(foreign(Settings.from_env(), [data], out, validate=False, union=True))
 
 
 # ---------------------------------------------------------------------- the run

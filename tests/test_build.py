@@ -259,9 +259,13 @@ def test_reasoning_on_foreign_data_stays_within_its_dataset(tmp_path, validate):
     )
     ask = "ASK { <http://example.org/%s> a <http://example.org/D> }"
     for union in (False, True):
-        settings = dataclasses.replace(
-            foreign(Settings(), [tmp_path / "d.trig"], validate=validate, reason=True, union=union),
-            build_dir=tmp_path / f"build-{union}",
+        settings = foreign(
+            Settings(),
+            [tmp_path / "d.trig"],
+            tmp_path / f"build-{union}",
+            validate=validate,
+            reason=True,
+            union=union,
         )
         build(settings)
         kg = KnowledgeGraph.open(settings.build)

@@ -275,7 +275,8 @@ def test_a_long_proof_is_a_bounded_cost_and_its_links_are_asserted(tmp_path):
     lines += ["ex:t a owl:TransitiveProperty ."] + [f"ex:a{i} ex:t ex:a{i + 1} ." for i in range(300)]
     (tmp_path / "chain.ttl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = dataclasses.replace(
-        foreign(Settings(), [tmp_path / "chain.ttl"], validate=False, reason=True), query_workers=0
+        foreign(Settings(), [tmp_path / "chain.ttl"], tmp_path / "build", validate=False, reason=True),
+        query_workers=0,
     )
     build(settings)
     app = create_app(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -223,5 +224,8 @@ def serve_cmd(
 
     settings = Settings.from_env(query_workers=query_workers, reasoner=reasoner)
     if data:
-        settings = foreign(settings, list(data), validate=validate, reason=reason, union=union_default_graph)
+        temporary = Path(tempfile.mkdtemp(prefix="kg-serve-"))  # serve() removes it when it stops
+        settings = foreign(
+            settings, list(data), temporary, validate=validate, reason=reason, union=union_default_graph
+        )
     serve(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)

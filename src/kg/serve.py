@@ -24,7 +24,6 @@ import dataclasses
 import multiprocessing
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +99,25 @@ def _preflight(settings: Settings, report) -> None:
 
 
 def foreign(
-    settings: Settings, data: list[Path], *, validate: bool = True, reason: bool = False, union: bool = False
+    settings: Settings,
+    data: list[Path],
+    build_dir: Path,
+    *,
+    validate: bool = True,
+    reason: bool = False,
+    union: bool = False,
 ) -> Settings:
     """The settings that build and serve RDF files instead of the project's build (kg serve --data).
 
     The files keep SPARQL's dataset (their default graph, their named graphs) unless
     ``union``; they are validated against the project's shapes and checks unless told
-    not to, reasoned over only if asked, and get no dumps. The build goes to a fresh
-    temporary folder, which ``serve`` removes when it stops.
+    not to, reasoned over only if asked, and get no dumps. The build goes to ``build_dir``
+    (never the project's own: `kg serve --data` gives a fresh temporary folder, which
+    ``serve`` removes when it stops).
     """
     return dataclasses.replace(
         settings,
-        build_dir=Path(tempfile.mkdtemp(prefix="kg-serve-")),
+        build_dir=build_dir,
         sources=(Source.foreign(data),),
         ontology=False,
         validate=validate,
