@@ -30,6 +30,7 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
+from kg.derivations import term as oxigraph_term
 from kg.namespaces import WD, WDT, new_graph
 from kg.rules import RL, Rule, load_axioms, load_rules
 from kg.rules.sql import KIND, Context, constants, keep_sql, rule_query
@@ -136,7 +137,7 @@ class OxTerms(Terms):
     def convert(self, node: Node) -> object:
         found = self._converted.get(node)
         if found is None:
-            found = self._converted[node] = ox_term(node)
+            found = self._converted[node] = oxigraph_term(node)
         return found
 
     def datatype(self, term: object) -> object | None:
@@ -154,21 +155,6 @@ class OxTerms(Terms):
         if isinstance(term, Node):
             term = self.convert(term)
         return super().id(term)
-
-
-def ox_term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term."""
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, BNode):
-        return ox.BlankNode(str(node))
-    if isinstance(node, Literal):
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        if node.datatype is not None:
-            return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-        return ox.Literal(str(node))
-    raise TypeError(f"not an RDF term: {node!r}")
 
 
 @dataclass
