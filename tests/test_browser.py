@@ -81,7 +81,7 @@ def shot(page, name: str) -> None:
         "/id/meeting/2018-07-16-helsinki",
         "/ontology/Meeting",
         "/api/docs",
-        "/explain?s=person:vladimir-putin&p=wdt:P1344&o=meeting:2017-07-07-hamburg",
+        "/explain?s=wd:Q7747&p=wdt:P1344&o=meeting:2017-07-07-hamburg",
     ],
 )
 def test_each_page_loads_without_errors(page, base, path):

@@ -114,3 +114,66 @@ def test_vagueness_is_modelled_not_guessed(data):
     incident = ID["event/2018-kerch-strait-incident"]
     assert data.value(incident, HOS.date) is None
     assert str(data.value(incident, HOS.notAfter)) == "2018-11-29"
+
+
+# ---------------------------------------------------------------- editorial additions (issue 13)
+
+DCTERMS = "http://purl.org/dc/terms/"
+
+
+def test_the_iran_deal_is_what_the_source_calls_it_not_a_named_treaty(data):
+    deal = ID["thing/iran-nuclear-deal"]
+    assert (deal, RDF.type, HOS.Artifact) in data
+    assert (deal, RDF.type, HOS.Treaty) not in data
+    names = (
+        URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
+        URIRef("http://www.w3.org/2004/02/skos/core#altLabel"),
+    )
+    texts = " ".join(str(o) for name in names for o in data.objects(deal, name))
+    assert "nuclear deal" in texts.lower() and "Joint Comprehensive" not in texts
+    assert not list(data.objects(deal, URIRef("http://xmlns.com/foaf/0.1/isPrimaryTopicOf")))
+
+
+def test_no_unsourced_gloss_or_class(data):
+    comment = URIRef("http://www.w3.org/2000/01/rdf-schema#comment")
+    assert data.value(ID["format/on-their-feet"], comment) is None  # the gloss had no source
+    da_nang = ID["meeting/2017-11-10-da-nang"]
+    assert set(data.objects(da_nang, RDF.type)) == {HOS.Meeting}  # not "brief" nor "unscheduled"
+
+
+@pytest.mark.parametrize(
+    ("note", "about", "sources"),
+    [
+        ("2018-buenos-aires-date", ["meeting/2018-11-buenos-aires", "meeting/2018-11-buenos-aires-dinner"],
+         ["source/hsg-travels-trump-donald-j-3819", "source/04dab6a38e74675e-p5-s1"]),
+        ("2017-da-nang-joint-statement-date", ["outcome/2017-11-10-da-nang-joint-statement-syria"],
+         ["source/kremlin-56048", "source/04dab6a38e74675e-p2-s2"]),
+    ],
+)  # fmt: skip
+def test_editorial_notes_are_dated_and_sourced_beside_what_the_source_says(data, note, about, sources):
+    node = ID["note/" + note]
+    assert (node, RDF.type, HOS.EditorialNote) in data
+    assert set(data.objects(node, HOS.noteOn)) == {ID[a] for a in about}
+    assert set(data.objects(node, PROV.wasDerivedFrom)) == {ID[s] for s in sources}
+    assert data.value(node, URIRef(DCTERMS + "created")).datatype == URIRef(
+        "http://www.w3.org/2001/XMLSchema#date"
+    )
+    # the source's own reading stays: November 2018, and no date of its own for the statement
+    assert str(data.value(ID["meeting/2018-11-buenos-aires"], HOS.month)) == "2018-11"
+    assert data.value(ID["outcome/2017-11-10-da-nang-joint-statement-syria"], HOS.date) is None
+
+
+def test_the_hsg_record_cited_says_what_the_note_says():
+    xml = (REPO_ROOT.parent / "shared" / "hsg" / "president-travels" / "trump-donald-j.xml").read_text()
+    record = xml[xml.index("<id>3819</id>") : xml.index("</trip>", xml.index("<id>3819</id>"))]
+    assert "<start-date>2018-11-29</start-date>" in record and "<end-date>2018-12-01</end-date>" in record
+    assert "Buenos Aires" in record
+
+
+def test_every_reified_fact_is_a_fact_of_the_data_with_a_sentence(data):
+    reified = list(data.subjects(RDF.type, RDF.Statement))
+    assert len(reified) >= 40
+    for node in reified:
+        s, p, o = (data.value(node, x) for x in (RDF.subject, RDF.predicate, RDF.object))
+        assert (s, p, o) in data, (s, p, o)
+        assert list(data.objects(node, PROV.wasDerivedFrom))

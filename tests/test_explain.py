@@ -1,6 +1,7 @@
 """GET /explain through the app: HTML and JSON, 400s and 404s in the format asked for, escaping,
 and the entity pages' links to it. Served from a copy of the session's build with hand-made
-derivations (tests/test_proofs.py)."""
+derivations (tests/test_proofs.py); the Wikidata view's triples from the session's build itself,
+whose derivations kg.wikibase records."""
 
 from __future__ import annotations
 
@@ -19,13 +20,28 @@ from kg.pipeline import build
 from kg.serve import foreign
 from kg.store import KnowledgeGraph
 from kg.web import close_app, create_app
-from tests.test_proofs import COUNTRY, ECHO, NASTY, P585, PARTICIPANT, RULES, copy_build, hand_build
+from kg.wikibase import load_queries as view_queries
+from tests.test_proofs import (
+    ATTENDEE,
+    COUNTRY,
+    ECHO,
+    NASTY,
+    PARTICIPANT,
+    PARTICIPATED,
+    RULES,
+    START_DATE,
+    copy_build,
+    hand_build,
+)
 
 __all__ = ["hand_build"]  # the fixture, shared with test_proofs.py
 
 ID = "https://w3id.org/hos-kg/id/"
 HOS = "https://w3id.org/hos-kg/ontology#"
+SDO = "https://schema.org/"
+WD = "http://www.wikidata.org/entity/"
 WDT = "http://www.wikidata.org/prop/direct/"
+WIKIBASE = "http://wikiba.se/ontology#"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -59,19 +75,28 @@ def n3(triple) -> tuple[str, str, str]:
     return tuple(t.n3() for t in triple)  # type: ignore[return-value]
 
 
-P1344_URL = url(ID + "person/vladimir-putin", WDT + "P1344", ID + "meeting/2017-07-07-hamburg")
+def bare(triple) -> tuple[str, str, str]:
+    """A triple's terms as /explain takes them: IRIs bare, literals in N-Triples syntax."""
+    return tuple(t.n3()[1:-1] if t.n3().startswith("<") else t.n3() for t in triple)  # type: ignore[return-value]
+
+
+# Two steps from the data: onSidelinesOf ⊑ occasion ⊑ sdo:superEvent (the hand-made derivations).
+SUPER_EVENT_URL = url(ID + "meeting/2017-07-07-hamburg", SDO + "superEvent", ID + "event/g20-2017-hamburg")
+ATTENDEE_URL = url(*bare(ATTENDEE))
 
 
 def test_a_browser_gets_the_proof_as_a_page_down_to_the_source_sentence(explaining):
-    response = explaining.get(P1344_URL, headers={"Accept": BROWSER})
+    response = explaining.get(SUPER_EVENT_URL, headers={"Accept": BROWSER})
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    assert "prp-spo1" in page and "prp-inv1" in page
+    assert page.count('<em>inferred</em> by rule <a href="#rule-prp-spo1">') == 2  # two steps
+    assert 'id="rule-prp-spo1"' in page and "prp-inv1" not in page
     assert escape(RULES["prp-spo1"].title) in page
+    assert "hos:occasion" in page and "hos:onSidelinesOf" in page  # the step between, and the data
     assert '<p lang="bn">ভ্লাদিমির পুতিন এবং মার্কিন' in page  # sentence 1.1, in Bengali
     assert "The first official meeting between Vladimir Putin" in page  # and its English reading
     assert 'href="/id/source/04dab6a38e74675e-p1-s1"' in page
-    assert 'href="/id/person/vladimir-putin"' in page and "asserted in the ontology" in page
+    assert 'href="/id/event/g20-2017-hamburg"' in page and "asserted in the ontology" in page
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert "<script" not in page and " style=" not in page
 
@@ -79,19 +104,30 @@ def test_a_browser_gets_the_proof_as_a_page_down_to_the_source_sentence(explaini
 @pytest.mark.parametrize("how", [{"format": "json"}, {"Accept": "application/json"}])
 def test_a_program_gets_the_proof_as_json(explaining, how):
     headers = {"Accept": how["Accept"]} if "Accept" in how else {}
-    target = P1344_URL + ("&format=json" if "format" in how else "")
-    response = explaining.get(target, headers=headers)
+    suffix = "&format=json" if "format" in how else ""
+    response = explaining.get(SUPER_EVENT_URL + suffix, headers=headers)
     assert response.status_code == 200 and response.mimetype == "application/json"
     proof = response.json["proof"]
     assert proof["status"] == "inferred" and proof["rule"]["id"] == "prp-spo1" and proof["kept"] is True
-    assert proof["triple"]["p"] == {"type": "uri", "value": WDT + "P1344"}
-    assert proof["triple"]["ntriples"].endswith("<https://w3id.org/hos-kg/id/meeting/2017-07-07-hamburg> .")
-    leaf = proof["premises"][0]["premises"][0]
+    assert proof["triple"]["p"] == {"type": "uri", "value": SDO + "superEvent"}
+    assert proof["triple"]["ntriples"].endswith("<https://w3id.org/hos-kg/id/event/g20-2017-hamburg> .")
+    step = proof["premises"][0]
+    assert step["status"] == "inferred" and step["rule"]["id"] == "prp-spo1"
+    assert step["triple"]["p"] == {"type": "uri", "value": HOS + "occasion"}
+    leaf = step["premises"][0]
     assert leaf["status"] == "asserted" and leaf["graph"] == "asserted"
+    assert leaf["triple"]["p"] == {"type": "uri", "value": HOS + "onSidelinesOf"}
     assert leaf["sources"][0]["kind"] == "sentence" and leaf["sources"][0]["bn"] and leaf["sources"][0]["en"]
-    assert response.json["rules"]["prp-inv1"] == {
-        "title": "an inverse property holds backwards",  # without the id the title repeats
-        "text": RULES["prp-inv1"].text,
+    assert response.json["rules"] == {
+        "prp-spo1": {"title": RULES["prp-spo1"].title, "text": RULES["prp-spo1"].text}
+    }
+    inverse = explaining.get(url(*bare(PARTICIPATED)) + suffix, headers=headers)
+    assert inverse.status_code == 200 and inverse.json["proof"]["rule"]["id"] == "prp-inv1"
+    assert inverse.json["rules"] == {
+        "prp-inv1": {
+            "title": "an inverse property holds backwards",  # without the id the title repeats
+            "text": RULES["prp-inv1"].text,
+        }
     }
 
 
@@ -104,11 +140,12 @@ def test_a_program_gets_the_proof_as_json(explaining, how):
     ],
 )
 def test_a_literal_object_in_n_triples_syntax(explaining, o):
-    response = explaining.get(url(ID + "meeting/2017-07-07-hamburg", WDT + "P585", o, format="json"))
+    response = explaining.get(url(ID + "meeting/2017-07-07-hamburg", SDO + "startDate", o, format="json"))
     if "xsd:" in o:  # N-Triples has no prefixes: a prefixed datatype is not N-Triples
         assert response.status_code == 400 and "'o'" in response.json["error"]
         return
     assert response.status_code == 200, response.json
+    assert response.json["proof"]["triple"]["p"] == {"type": "uri", "value": SDO + "startDate"}
     assert response.json["proof"]["triple"]["o"] == {
         "type": "literal",
         "value": "2017-07-07",
@@ -118,9 +155,12 @@ def test_a_literal_object_in_n_triples_syntax(explaining, o):
 
 def test_prefixed_names_and_bracketed_iris_are_accepted(explaining):
     response = explaining.get(
-        url("person:vladimir-putin", "<" + WDT + "P1344>", "meeting:2017-07-07-hamburg")
+        url("meeting:2017-07-07-hamburg", "<" + SDO + "superEvent>", "event:g20-2017-hamburg", format="json")
     )
     assert response.status_code == 200
+    assert response.json["proof"]["triple"]["ntriples"] == (
+        f"<{ID}meeting/2017-07-07-hamburg> <{SDO}superEvent> <{ID}event/g20-2017-hamburg> ."
+    )
 
 
 @pytest.mark.parametrize(
@@ -128,11 +168,15 @@ def test_prefixed_names_and_bracketed_iris_are_accepted(explaining):
     [
         (n3(PARTICIPANT), "is asserted, not inferred: it is in the asserted data"),
         (
-            (f"<{HOS}participant>", "<http://www.w3.org/2000/01/rdf-schema#subPropertyOf>", f"<{WDT}P710>"),
+            (
+                f"<{HOS}participant>",
+                "<http://www.w3.org/2000/01/rdf-schema#subPropertyOf>",
+                f"<{SDO}attendee>",
+            ),
             "is asserted, not inferred: it is in the ontology",
         ),
         (
-            (f"<{ID}meeting/2017-07-07-hamburg>", f"<{WDT}P710>", f"<{ID}place/germany>"),
+            (f"<{ID}meeting/2017-07-07-hamburg>", f"<{SDO}attendee>", f"<{ID}place/germany>"),
             "is not in the graph",
         ),
         ((f"<{ID}nowhere>", f"<{HOS}participant>", '"x"@en'), "is not in the graph"),
@@ -148,9 +192,7 @@ def test_a_triple_that_is_not_inferred_is_a_404_saying_why_in_the_format_asked(e
 
 
 def test_a_build_without_derivations_says_so(unexplained):
-    inferred = url(
-        ID + "meeting/2017-07-07-hamburg", WDT + "P710", ID + "person/vladimir-putin", format="json"
-    )
+    inferred = url(*bare(ATTENDEE), format="json")
     response = unexplained.get(inferred)
     assert response.status_code == 404
     assert "this build records no derivations (it was reasoned with owlrl" in response.json["error"]
@@ -187,12 +229,12 @@ def test_a_missing_or_bad_parameter_is_a_400_naming_it(explaining, params, words
 
 
 def test_a_repeated_parameter_is_a_400(explaining):
-    response = explaining.get(P1344_URL + "&s=" + ID + "y&format=json")
+    response = explaining.get(SUPER_EVENT_URL + "&s=" + ID + "y&format=json")
     assert response.status_code == 400 and "'s' is given 2 times" in response.json["error"]
 
 
 def test_an_unknown_format_is_a_406(explaining):
-    response = explaining.get(P1344_URL + "&format=xml")
+    response = explaining.get(SUPER_EVENT_URL + "&format=xml")
     assert response.status_code == 406 and "html, json" in response.json["error"]
 
 
@@ -236,7 +278,7 @@ def test_entity_pages_link_inferred_values_to_their_explanation(explaining):
     assert len(links) > 10
     expected = url(
         ID + "meeting/2017-07-07-hamburg",
-        WDT + "P585",
+        SDO + "startDate",
         '"2017-07-07"^^<http://www.w3.org/2001/XMLSchema#date>',
     )
     assert expected in links  # a literal as N-Triples, URL-encoded
@@ -244,7 +286,7 @@ def test_entity_pages_link_inferred_values_to_their_explanation(explaining):
     statuses = {explaining.get(link, headers={"Accept": "application/json"}).status_code for link in links}
     assert statuses <= {200, 404}  # 404: inferred, but not among the hand-made derivations
     incoming = explaining.get("/id/person/vladimir-putin", headers={"Accept": BROWSER}).get_data(as_text=True)
-    assert escape(P1344_URL) in incoming
+    assert escape(ATTENDEE_URL) in incoming  # a fact about another entity, with this one as its value
     country = url(*(t.n3()[1:-1] for t in COUNTRY))
     place = explaining.get("/id/place/hamburg", headers={"Accept": BROWSER}).get_data(as_text=True)
     assert escape(country) in place
@@ -258,8 +300,74 @@ def test_entity_pages_have_no_explain_links_without_derivations(unexplained):
 
 
 def test_the_proof_page_for_a_date_shows_the_typed_literal(explaining):
-    page = explaining.get(url(*(t.n3() for t in P585))).get_data(as_text=True)
+    page = explaining.get(url(*(t.n3() for t in START_DATE))).get_data(as_text=True)
     assert "2017-07-07" in page and "xsd:date" in page
+
+
+SENTENCE_1_1 = "/id/source/04dab6a38e74675e-p1-s1"
+OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def test_a_wikidata_view_triple_is_explained_by_its_query_down_to_the_asserted_facts(client, kg):
+    """The session's own build (the reasoner records derivations, kg.wikibase its view's): a truthy
+    claim and a time value node are derived by a view query (``wikibase-P…``) from asserted facts,
+    whose sources are the sentences that say them; Putin is his wd: IRI there (owl:sameAs)."""
+    ((node, time),) = [
+        (row["v"], row["t"])
+        for row in kg.query(
+            "SELECT ?v ?t WHERE { meeting:2017-07-07-hamburg p:P585/psv:P585 ?v . ?v wikibase:timeValue ?t }"
+        )
+    ]
+    assert str(time) == f'"2017-07-07T00:00:00Z"^^<{XSD}dateTime>'
+    hamburg, putin = f"<{ID}meeting/2017-07-07-hamburg>", f"<{ID}person/vladimir-putin>"
+    cases = [
+        (
+            (WD + "Q7747", WDT + "P1344", ID + "meeting/2017-07-07-hamburg"),
+            "P1344",
+            {(hamburg, f"<{HOS}participant>", putin), (putin, f"<{OWL_SAME_AS}>", f"<{WD}Q7747>")},
+            [">wd:Q7747</a>", ">wdt:P1344</a>", ">hos:participant</a>", ">owl:sameAs</a>"],
+        ),
+        (
+            (node.value, WIKIBASE + "timeValue", str(time)),
+            "P585",
+            {(hamburg, f"<{HOS}date>", f'"2017-07-07"^^<{XSD}date>')},
+            [
+                f'href="/id/value/{node.value.rsplit("/", 1)[1]}"',
+                "<span>2017-07-07T00:00:00Z</span> <small>xsd:dateTime</small>",
+                ">hos:date</a>",
+                "<span>2017-07-07</span> <small>xsd:date</small>",
+            ],
+        ),
+    ]
+    for (s, p, o), prop, premises, shown in cases:
+        rule, query = f"wikibase-{prop}", view_queries()[prop]
+        response = client.get(url(s, p, o, format="json"))
+        assert response.status_code == 200, response.json
+        proof = response.json["proof"]
+        assert proof["status"] == "inferred" and proof["kept"] is True
+        assert proof["rule"] == {"id": rule, "title": query.title}
+        assert proof["triple"]["s"]["value"] == s and proof["triple"]["p"]["value"] == p
+        assert response.json["rules"] == {rule: {"title": query.title, "text": query.text}}
+        found = {
+            tuple(premise["triple"]["ntriples"][: -len(" .")].split(" ", 2)) for premise in proof["premises"]
+        }
+        assert found == premises
+        for premise in proof["premises"]:
+            assert premise["status"] == "asserted" and premise["graph"] == "asserted"
+            sentence = premise["sources"][0]
+            assert sentence["kind"] == "sentence" and sentence["where"] == "1.1"
+            assert sentence["bn"].startswith("ভ্লাদিমির পুতিন") and "first official meeting" in sentence["en"]
+
+        page = client.get(url(s, p, o), headers={"Accept": BROWSER})
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        text = page.get_data(as_text=True)
+        assert f'<em>inferred</em> by rule <a href="#rule-{rule}"><code>{rule}</code></a>' in text
+        assert f'id="rule-{rule}"' in text and escape(query.title) in text
+        assert text.count("asserted in the asserted data") == len(premises)
+        assert '<p lang="bn">ভ্লাদিমির পুতিন এবং মার্কিন' in text and f'href="{SENTENCE_1_1}"' in text
+        assert "The first official meeting between Vladimir Putin" in text
+        assert [snippet for snippet in shown if snippet not in text] == []
 
 
 def nodes(proof: dict) -> int:
@@ -303,11 +411,11 @@ def test_a_rebuild_while_serving_does_not_change_the_proofs_served(data_copy):
     build(data_copy)
     app = create_app(dataclasses.replace(data_copy, query_workers=0))
     try:
-        before = app.test_client().get(P1344_URL + "&format=json")
-        assert before.status_code == 200
+        before = app.test_client().get(SUPER_EVENT_URL + "&format=json")
+        assert before.status_code == 200 and before.json["proof"]["rule"]["id"] == "prp-spo1"
         build(dataclasses.replace(data_copy, reasoner="owlrl"))
         assert not data_copy.build.derivations.exists()
-        after = app.test_client().get(P1344_URL + "&format=json")
+        after = app.test_client().get(SUPER_EVENT_URL + "&format=json")
         assert after.status_code == 200 and after.json == before.json
     finally:
         close_app(app)

@@ -70,7 +70,7 @@ FACTS = [
     ("p4-s1", "?x a hos:Agreement ; hos:concernsMeeting meeting:2018-11-buenos-aires"),
     (
         "p5-s1",
-        "?x hos:month '2018-11'^^xsd:gYearMonth ; schema:eventStatus schema:EventCancelled ;"
+        "?x hos:month '2018-11'^^xsd:gYearMonth ; sdo:eventStatus sdo:EventCancelled ;"
         " hos:location place:buenos-aires ; hos:plannedParticipant person:donald-trump",
     ),
     (

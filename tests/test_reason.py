@@ -83,7 +83,7 @@ def test_wikidata_iris_carry_only_the_wikidata_view(inferred):
         (s, p, o) for s, p, o in inferred if str(s).startswith(str(WD)) or str(o).startswith(str(WD))
     ]
     assert on_wikidata
-    assert not [t for t in on_wikidata if t[1] not in allowed and not str(t[1]).startswith(str(WDT))]
+    assert not [t for t in on_wikidata if t[1] not in allowed]
 
 
 M = ID["meeting/2017-07-07-hamburg"]
@@ -93,23 +93,17 @@ M = ID["meeting/2017-07-07-hamburg"]
     ("triple", "why"),
     [
         ((M, HOS.country, ID["place/germany"]), "property chain location ∘ inCountry"),
-        ((M, WDT.P17, WD.Q183), "subPropertyOf wdt:P17 + owl:sameAs"),
-        ((M, WDT.P276, WD.Q1055), "hos:location ⊑ wdt:P276"),
-        ((M, WDT.P710, WD.Q7747), "hos:participant ⊑ wdt:P710"),
-        (
-            (M, WDT.P585, Literal("2017-07-07", datatype=URIRef("http://www.w3.org/2001/XMLSchema#date"))),
-            "hos:date ⊑ wdt:P585",
-        ),
-        ((M, WDT.P361, ID["event/g20-2017-hamburg"]), "onSidelinesOf ⊑ occasion ⊑ partOf ⊑ wdt:P361"),
-        ((ID["event/g20-2017-hamburg"], WDT.P361, WD.Q19771), "editionOf ⊑ partOf ⊑ wdt:P361"),
+        ((M, HOS.occasion, ID["event/g20-2017-hamburg"]), "onSidelinesOf ⊑ occasion"),
+        ((M, HOS.partOf, ID["event/g20-2017-hamburg"]), "onSidelinesOf ⊑ occasion ⊑ partOf"),
+        ((ID["event/g20-2017-hamburg"], HOS.partOf, ID["event/g20"]), "editionOf ⊑ partOf"),
         ((M, RDF.type, HOS.SummitMeeting), "someValuesFrom in subclass position"),
-        ((M, WDT.P31, WD.Q2761147), "hasValue restriction on hos:Meeting"),
-        ((M, WDT.P921, WD.Q858), "chain outcome ∘ subject ⊑ mainSubject ⊑ wdt:P921"),
-        ((ID["meeting/2018-07-16-helsinki"], WDT.P921, WD.Q212), "chain discussedIssue ∘ subject"),
+        (
+            (ID["meeting/2018-07-16-helsinki"], HOS.mainSubject, ID["place/ukraine"]),
+            "chain discussedIssue ∘ subject",
+        ),
         ((ID["person/vladimir-putin"], HOS.participatedIn, M), "inverse of hos:participant"),
-        ((WD.Q7747, WDT.P39, WD.Q218295), "holdsOffice ⊑ wdt:P39 on Wikidata IRIs"),
-        ((WD.Q1055, WDT.P131, WD.Q183), "inCountry ⊑ locatedIn ⊑ wdt:P131"),
-        ((M, WDT.P1343, ID["source/04dab6a38e74675e"]), "chain wasDerivedFrom ∘ inDocument ⊑ wdt:P1343"),
+        ((ID["place/hamburg"], HOS.locatedIn, ID["place/germany"]), "inCountry ⊑ locatedIn"),
+        ((M, HOS.describedBySource, ID["source/04dab6a38e74675e"]), "chain wasDerivedFrom ∘ inDocument"),
         (
             (ID["meeting/2018-11-buenos-aires"], HOS.cancellation, ID["event/2018-11-29-cancellation"]),
             "inverse",
@@ -120,8 +114,15 @@ def test_entailment(inferred, loaded, triple, why):
     assert triple in inferred and triple not in loaded.data, why
 
 
-def test_no_wikidata_view_for_month_only_dates(inferred):
-    assert (ID["meeting/2018-11-buenos-aires-dinner"], WDT.P585, None) not in inferred
+def test_reasoning_makes_no_triple_in_wikidatas_vocabulary(inferred):
+    # wdt:, p:, ps: … are the Wikidata view's (kg.wikibase), built after reasoning
+    assert not [t for t in inferred if str(t[1]).startswith("http://www.wikidata.org/")]
+
+
+def test_an_agreements_subject_is_not_a_main_subject(inferred):
+    # Hamburg agreed on a ceasefire in Syria; the source does not say Syria was discussed there
+    assert (M, HOS.mainSubject, ID["place/syria"]) not in inferred
+    assert (M, HOS.mainSubject, None) not in inferred
 
 
 def test_project_vocabulary_has_no_wikidata_duplicates(inferred):
@@ -140,7 +141,6 @@ def test_project_vocabulary_has_no_wikidata_duplicates(inferred):
         (WD.Q218295, SKOS.altLabel, Literal("President of the Russian Federation", lang="en")),
         (WD.Q159, SKOS.altLabel, Literal("Russian Federation", lang="en")),
         (WD.Q7747, OWL.sameAs, ID["person/vladimir-putin"]),
-        (WD.Q7747, WDT.P39, WD.Q218295),
     ],
 )
 def test_the_wikidata_view_keeps_labels_alternative_labels_and_sameas(inferred, triple):
@@ -152,8 +152,8 @@ KEEP_CASES = [
     ((WD.Q1, SKOS.altLabel, Literal("x", lang="en")), True),
     ((WD.Q1, OWL.sameAs, ID["x"]), True),
     ((ID["x"], OWL.sameAs, WD.Q1), True),
-    ((WD.Q1, WDT.P31, WD.Q5), True),
-    ((ID["x"], WDT.P710, WD.Q1), True),
+    ((WD.Q1, WDT.P31, WD.Q5), False),
+    ((ID["x"], WDT.P710, WD.Q1), False),
     ((WD.Q1, RDF.type, HOS.Person), False),
     ((ID["m"], HOS.participant, WD.Q1), False),
     ((WD.Q1, RDFS.comment, Literal("x")), False),
@@ -177,9 +177,9 @@ def test_keep(triple, kept):
 
 def test_the_closure_filters_as_keep_says_on_a_small_graph():
     """closure() itself, on a few triples (fast): literal subjects, reflexive sameAs and the
-    project's vocabulary on Wikidata IRIs go; the Wikidata view and everything else stays."""
+    project's vocabulary on Wikidata IRIs go; labels and links on them, and everything else, stay."""
     ontology = Graph()
-    ontology.add((HOS.participant, RDFS.subPropertyOf, WDT.P710))
+    ontology.add((HOS.participant, RDFS.subPropertyOf, WDT.P710))  # a foreign ontology may say so
     ontology.add((HOS.participant, RDF.type, OWL.ObjectProperty))
     data = Graph()
     person, meeting = ID["person/p"], ID["meeting/m"]
@@ -194,7 +194,7 @@ def test_the_closure_filters_as_keep_says_on_a_small_graph():
     assert (WD.Q1, RDFS.label, Literal("P", lang="en")) in inferred
     assert (WD.Q1, SKOS.altLabel, Literal("Q", lang="en")) in inferred
     assert (WD.Q1, OWL.sameAs, person) in inferred
-    assert (meeting, WDT.P710, WD.Q1) in inferred and (meeting, WDT.P710, person) in inferred
+    assert (meeting, WDT.P710, person) in inferred and (meeting, WDT.P710, WD.Q1) not in inferred
     assert (meeting, HOS.participant, WD.Q1) not in inferred
     assert not [t for t in inferred if isinstance(t[0], Literal)]
     assert not [t for t in inferred if t[1] == OWL.sameAs and t[0] == t[2]]
@@ -376,7 +376,7 @@ def check_derivations(ontology: Graph, data: Graph, inference: Inference) -> set
 def test_every_derived_triple_has_a_derivation_that_ends_in_asserted_triples(loaded):
     inference = closure(loaded.ontology, loaded.data)
     used = check_derivations(loaded.ontology, loaded.data, inference)
-    assert {"prp-spo1", "prp-spo2", "prp-inv1", "cls-hv1", "cls-svf1", "cax-sco"} <= used
+    assert {"prp-spo1", "prp-spo2", "prp-inv1", "cls-svf1", "cax-sco"} <= used
     assert {"eq-sym", "eq-rep-s", "eq-rep-o", "prp-dom", "prp-rng", "scm-cls", "scm-sco"} <= used
 
 
@@ -465,10 +465,7 @@ def test_keep_in_sql_is_keep(triple, kept):
 
     terms = Terms()
     s, p, o = (terms.id(t) for t in triple)
-    view = tuple(
-        terms.id(t)
-        for t in (OWL.sameAs, RDFS.label, SKOS.altLabel, *(x for x in triple if str(x).startswith(str(WDT))))
-    )
+    view = tuple(terms.id(t) for t in (OWL.sameAs, RDFS.label, SKOS.altLabel))  # as kg.rules.engine builds it
     ctx = Context(term_id=terms.id, same_as=terms.id(OWL.sameAs), view=view)
     assert duckdb.sql(f"SELECT {keep_sql(str(s), str(p), str(o), ctx)}").fetchall() == [(kept,)]
 
@@ -554,7 +551,8 @@ def assert_quads_path_is_the_rdflib_path(ontology: Graph, data: Graph) -> None:
 
 
 def test_the_pyoxigraph_path_gives_the_rdflib_paths_closure_of_the_project(loaded):
-    assert_quads_path_is_the_rdflib_path(loaded.ontology, loaded.data)
+    # Blank nodes (data/references.ttl) as IRIs: their labels differ between the two paths.
+    assert_quads_path_is_the_rdflib_path(loaded.ontology, loaded.data.skolemize())
 
 
 @pytest.mark.parametrize("size", [1_000, 10_000])

@@ -40,7 +40,45 @@ ID_KINDS = (
     "organization",
     "format",
     "source",
+    "note",
+    # The Wikidata view's statement, reference and value nodes (kg.wikibase), in the project's
+    # IRI space: they are the project's statements, not Wikidata's (wds:, wdref:, wdv:).
+    "claim",
+    "reference",
+    "value",
 )
+
+# The prefixes the Wikidata Query Service predeclares for Wikidata's RDF (the Wikibase RDF dump
+# format), so that a query copied from query.wikidata.org runs without PREFIX lines. "schema:" is
+# http://schema.org/ there (schema:description, schema:about); the project's own schema.org terms
+# are https://schema.org/, written sdo:.
+WIKIDATA = "http://www.wikidata.org/"
+WDQS: dict[str, str] = {
+    "wd": WIKIDATA + "entity/",
+    "wdt": WIKIDATA + "prop/direct/",
+    "wdtn": WIKIDATA + "prop/direct-normalized/",
+    "wds": WIKIDATA + "entity/statement/",
+    "wdv": WIKIDATA + "value/",
+    "wdref": WIKIDATA + "reference/",
+    "wdata": "https://www.wikidata.org/wiki/Special:EntityData/",
+    "wdno": WIKIDATA + "prop/novalue/",
+    "p": WIKIDATA + "prop/",
+    "ps": WIKIDATA + "prop/statement/",
+    "psv": WIKIDATA + "prop/statement/value/",
+    "psn": WIKIDATA + "prop/statement/value-normalized/",
+    "pq": WIKIDATA + "prop/qualifier/",
+    "pqv": WIKIDATA + "prop/qualifier/value/",
+    "pqn": WIKIDATA + "prop/qualifier/value-normalized/",
+    "pr": WIKIDATA + "prop/reference/",
+    "prv": WIKIDATA + "prop/reference/value/",
+    "prn": WIKIDATA + "prop/reference/value-normalized/",
+    "wikibase": "http://wikiba.se/ontology#",
+    "bd": "http://www.bigdata.com/rdf#",
+    "schema": "http://schema.org/",
+    "cc": "http://creativecommons.org/ns#",
+    "ontolex": "http://www.w3.org/ns/lemon/ontolex#",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+}
 
 PREFIXES: dict[str, str] = {
     "hos": HOS,
@@ -53,8 +91,8 @@ PREFIXES: dict[str, str] = {
     "dcterms": "http://purl.org/dc/terms/",
     "prov": "http://www.w3.org/ns/prov#",
     "foaf": "http://xmlns.com/foaf/0.1/",
-    "schema": "https://schema.org/",
-    "wd": "http://www.wikidata.org/entity/",
-    "wdt": "http://www.wikidata.org/prop/direct/",
+    # schema.org as the project writes it (https); "schema:" is WDQS's (http), below.
+    "sdo": "https://schema.org/",
     "kgfn": BASE + "fn#",
+    **WDQS,
 }

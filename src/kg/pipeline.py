@@ -1,4 +1,4 @@
-"""The map of the system: build(settings) = load → validate → reason → write.
+"""The map of the system: build(settings) = load → validate → reason → Wikidata view → write.
 
 The settings say what to read (the ontology, ``settings.data_sources``) and which
 steps run; kg.build says where each file goes. ``kg build`` runs every step on the
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -23,7 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import RDF, Graph, URIRef
 
-from kg import dump, void
+from kg import dump, void, wikibase
 from kg.build import LAYOUT, Build, Manifest, now
 from kg.config import Settings
 from kg.derivations import write_derivations
@@ -88,6 +89,7 @@ def input_digest(settings: Settings) -> str:
         files += [(source.name, p) for p in source.files()]
     files += [("code", p) for p in code_files()]
     files += [("rules", p) for p in sorted((PACKAGE / "rules").glob("*")) if p.suffix in (".rq", ".ttl")]
+    files += [("wikibase", p) for p in sorted((PACKAGE / "wikibase").glob("*.rq"))]
     for group, path in files:
         name = path.relative_to(PACKAGE) if group == "code" else path.name
         h.update(f"{group}/{name}".encode() + b"\0")
@@ -119,15 +121,20 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             raise ValidationFailed(report.text())
 
     inference: Inference | QuadInference = Inference(new_graph(), {})
+    rules: Mapping = RULES
     if settings.reason:
         t = time.perf_counter()
         inference = _reason(settings, loaded, checked)
         seconds["reason"] = time.perf_counter() - t
+        if isinstance(inference, Inference):
+            t = time.perf_counter()
+            inference, rules = _wikidata_view(loaded, inference)
+            seconds["view"] = time.perf_counter() - t
     inferred = inference.inferred
 
     t = time.perf_counter()
     with target.staging() as staged:
-        _write(settings, staged, loaded, inferred, inference.derivations, RULES)
+        _write(settings, staged, loaded, inferred, inference.derivations, rules)
         seconds["write"] = time.perf_counter() - t
         manifest = Manifest(
             digest=digest,
@@ -173,6 +180,22 @@ def _reason(settings: Settings, loaded: Loaded, checked: Loaded) -> Inference | 
         reasoned = checked if settings.validate else loaded.checkable()
     with console_progress(len(reasoned.data)) as progress:
         return closure(reasoned.ontology, reasoned.data, reasoner=settings.reasoner, progress=progress)
+
+
+def _wikidata_view(loaded: Loaded, inference: Inference) -> tuple[Inference, Mapping]:
+    """The view step: the Wikidata view (kg.wikibase) joins the inferred graph, its derivations
+    the reasoner's, its query files the rules a derivation can name.
+
+    It reads the asserted graph, so foreign data reasoned on as pyoxigraph terms (closure_quads)
+    gets none: the view is the project's, for data in the project's vocabulary."""
+    shown = wikibase.view(loaded.ontology, loaded.data)
+    inferred = inference.inferred
+    for triple in shown.triples:
+        inferred.add(triple)
+    if not inference.derivations:  # owlrl records none: a build's derivations are all or nothing
+        return inference, RULES
+    derivations = ChainMap(shown.derivations, inference.derivations)  # type: ignore[arg-type]
+    return Inference(inferred, derivations), ChainMap(shown.queries, RULES)  # type: ignore[arg-type]
 
 
 def _typed(inferred: Graph | ox.Store) -> Graph:

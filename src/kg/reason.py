@@ -18,13 +18,13 @@ Both closures go through keep(), which drops:
 * triples with a literal subject (``"2017-07-07"^^xsd:date a xsd:date``), which
   are not RDF 1.1, and which pyoxigraph refuses to load;
 * reflexive ``x owl:sameAs x``, one per node: true, and noise in every dump;
-* owl:sameAs copies onto Wikidata IRIs in any vocabulary but Wikidata's.
+* owl:sameAs copies onto Wikidata IRIs, but for labels and the links themselves.
   ``person:vladimir-putin owl:sameAs wd:Q7747`` makes owlrl copy every triple
-  of one onto the other. Kept: the Wikidata view (wdt: properties, labels,
-  owl:sameAs) on wd: IRIs, so Wikidata-style queries run unchanged. Dropped:
-  e.g. ``meeting hos:participant wd:Q7747`` and ``wd:Q7747 a hos:Person``, so a
-  query in the project's own vocabulary (hos:, schema:, prov:) answers with
-  the project's IRIs once, without DISTINCT or namespace filters.
+  of one onto the other. Kept on wd: IRIs: owl:sameAs, rdfs:label, skos:altLabel,
+  which the label service reads. Dropped: e.g. ``meeting hos:participant wd:Q7747``
+  and ``wd:Q7747 a hos:Person``, so a query in the project's own vocabulary (hos:,
+  sdo:, prov:) answers with the project's IRIs once, without DISTINCT or namespace
+  filters. Wikidata's vocabulary (wdt:, p:, ps: …) is kg.wikibase's, after reasoning.
   The rules engine does not make those copies in the first place (eq-rep-s.rq).
 """
 
@@ -45,7 +45,7 @@ from rdflib.term import Node
 
 from kg.config import REASONERS
 from kg.errors import DataError
-from kg.namespaces import WD, WDT, new_graph
+from kg.namespaces import WD, new_graph
 from kg.rules import Rule, load_rules
 
 if TYPE_CHECKING:
@@ -75,8 +75,9 @@ class _Rules(Mapping[str, Rule]):
 RULES: Mapping[str, Rule] = _Rules()  # every rule the engine knows, by id
 PROGRESS_FROM = 20_000  # asserted triples from which a build shows the reasoner's rounds
 
-# What a Wikidata IRI may carry in the inferred graph: the Wikidata view.
-_WIKIDATA_VIEW = {OWL.sameAs, RDFS.label, SKOS.altLabel}
+# What a Wikidata IRI may carry in the inferred graph from reasoning: its link and labels
+# (the Wikidata view, kg.wikibase, adds the rest after reasoning).
+_WIKIDATA_LABELS = {OWL.sameAs, RDFS.label, SKOS.altLabel}
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,7 @@ def keep(s: object, p: URIRef, o: object) -> bool:
     """Whether an owlrl output triple belongs in the inferred graph (see module doc)."""
     if isinstance(s, Literal) or (p == OWL.sameAs and s == o):
         return False
-    if (_is_wd(s) or _is_wd(o)) and p not in _WIKIDATA_VIEW:
-        return str(p).startswith(str(WDT))
-    return True
+    return not ((_is_wd(s) or _is_wd(o)) and p not in _WIKIDATA_LABELS)
 
 
 def full_closure(ontology: Graph, data: Graph) -> Graph:

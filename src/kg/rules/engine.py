@@ -31,12 +31,12 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from kg.derivations import term as oxigraph_term
-from kg.namespaces import WD, WDT, new_graph
+from kg.namespaces import WD, new_graph
 from kg.rules import RL, Rule, load_axioms, load_rules
 from kg.rules.sql import KIND, Context, constants, keep_sql, rule_query
 
 Triple = tuple[Node, Node, Node]
-_WD, _WDT = str(WD), str(WDT)
+_WD = str(WD)
 
 # owlrl rules this engine does not have: a graph using them is refused, never half-reasoned.
 UNSUPPORTED_PREDICATES = [
@@ -222,7 +222,6 @@ def materialise(
             raise Unsupported(refusals)
         wikidata = {terms.id(t) for t in (OWL.sameAs, RDFS.label, SKOS.altLabel)}
         view = tuple(i for i in terms.ids.values() if i in wikidata)
-        view += tuple(i for term, i in terms.ids.items() if (terms.iri(term) or "").startswith(_WDT))
         ctx = Context(term_id=terms.id, same_as=terms.id(OWL.sameAs), view=view)
         _literals(con, terms)
         _representatives(con, terms)

@@ -30,7 +30,7 @@ class Context:
 
     term_id: Callable[[Node], int]
     same_as: int
-    view: tuple[int, ...]  # predicates keep() allows on Wikidata IRIs: labels, owl:sameAs, wdt:
+    view: tuple[int, ...]  # predicates keep() allows on Wikidata IRIs: labels, owl:sameAs
 
 
 def body_query(rule: Rule, sources: Sequence[str], ctx: Context) -> str:

@@ -1,0 +1,310 @@
+"""Step 4, the Wikidata view: the reasoned graph in the Wikibase RDF dump format, so that a query
+copied from query.wikidata.org runs unchanged and counts right.
+
+One query file per Wikidata property (``P710.rq`` …) says where its claims come from: each row
+is an ``?item``, a ``?value`` and the asserted triples it rests on (``?s1 ?p1 ?o1``, ``?s2 ?p2
+?o2``; the first defaults to ``?item ?p1 ?value``), and optional qualifiers (``?q_P1114``).
+The files starting with ``_`` read what every claim needs. From the rows, ``view`` writes what
+Wikibase writes for a statement (https://www.mediawiki.org/wiki/Wikibase/Indexing/RDF_Dump_Format):
+
+* the truthy triple ``item wdt:P value``;
+* the statement: ``item p:P st``, ``st ps:P value``, its rank, qualifiers (``pq:``), for a time
+  its value node (``psv:``, ``wikibase:timePrecision`` 11 for a day, 10 for a month), and
+  ``prov:wasDerivedFrom`` a reference per source sentence: stated in (``pr:P248``) the
+  document, reference URL (``pr:P854``) the sentence, quotation (``pr:P1683``) its Bengali text;
+* each property as an entity (``wd:P710 a wikibase:Property ; wikibase:directClaim wdt:P710``…).
+
+An entity with a Wikidata item is that ``wd:`` IRI only, as item and as value; others keep their
+project IRIs. Events with status ``sdo:EventCancelled`` are left out: the view says only what
+happened. A fact's references are the sentences data/references.ttl gives it, else its subject's
+(``prov:wasDerivedFrom``); a claim resting on two facts (a chain) has the references of both, or
+of those its file's ``#+ cite:`` names (main subject cites where the issue was discussed, not
+where the issue itself is told of).
+
+Statement, reference and value nodes are project IRIs (``claim:``, ``reference:``, ``value:``):
+they are the project's statements, not Wikidata's. Every triple the view writes goes to the
+inferred graph with a derivation (the query file, and the asserted triples it rests on), so
+``kg explain`` and /explain show why it is there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, XSD
+from rdflib.term import Node
+
+from kg.derivations import term
+from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY, ID, WDQS
+from kg.reason import Derivation
+
+__all__ = ["QUERIES", "View", "ViewQuery", "load_queries", "time_value", "view"]
+
+FOLDER = Path(__file__).parent
+_HEADER = re.compile(r"^#\+\s*(\w+):\s*(.*?)\s*$")
+
+WD, WDT, P, PS, PSV, PQ, PR = (Namespace(WDQS[k]) for k in ("wd", "wdt", "p", "ps", "psv", "pq", "pr"))
+WIKIBASE = Namespace(WDQS["wikibase"])
+SCHEMA = Namespace(WDQS["schema"])  # http://schema.org/, as Wikibase writes descriptions
+PROV = Namespace("http://www.w3.org/ns/prov#")
+CLAIM, REFERENCE, VALUE = (Namespace(f"{ID}{kind}/") for kind in ("claim", "reference", "value"))
+
+# Reference and qualifier properties the view writes besides the query files' own.
+STATED_IN, REFERENCE_URL, QUOTATION, QUANTITY = "P248", "P854", "P1683", "P1114"
+_TYPES = {STATED_IN: "WikibaseItem", REFERENCE_URL: "Url", QUOTATION: "Monolingualtext", QUANTITY: "Quantity"}
+_PROPERTY_LINKS = {  # wikibase: predicate -> the namespace of the property's IRI it points to
+    "directClaim": "wdt", "claim": "p", "statementProperty": "ps", "statementValue": "psv",
+    "qualifier": "pq", "qualifierValue": "pqv", "reference": "pr", "referenceValue": "prv",
+    "novalue": "wdno",
+}  # fmt: skip
+PRECISION = {XSD.date: 11, XSD.gYearMonth: 10}  # Wikibase: 11 day, 10 month, 9 year
+
+Triple = tuple[Node, Node, Node]
+
+
+@dataclass(frozen=True)
+class ViewQuery:
+    """One query file: a Wikidata property's claims (``P710.rq``), or an input (``_twins.rq``)."""
+
+    id: str  # "wikibase-P710": the name derivations and /explain show
+    title: str
+    text: str
+    property: str | None = None  # "P710"; None for an input query
+    type: str = "WikibaseItem"  # the property's wikibase:propertyType
+    cite: tuple[int, ...] = (1, 2)  # the premises whose sources are the references (``#+ cite: 1``)
+
+
+@cache
+def load_queries(folder: Path = FOLDER) -> dict[str, ViewQuery]:
+    """Every query file of ``folder`` by stem; a property file without a title names itself."""
+    out = {}
+    for path in sorted(folder.glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        header = dict(m.groups() for line in text.splitlines() if (m := _HEADER.match(line)))
+        prop = None if path.stem.startswith("_") else path.stem
+        if prop is not None and "title" not in header:
+            raise ValueError(f"{path.name}: no '#+ title:' line")
+        title = f"the Wikidata view, {header.get('title', path.stem)}"
+        cite = tuple(int(n) for n in header.get("cite", "1 2").split())
+        out[path.stem] = ViewQuery(
+            f"wikibase-{path.stem}", title, text, prop, header.get("type", "WikibaseItem"), cite
+        )
+    return out
+
+
+QUERIES = load_queries  # kg.pipeline hashes the files; /explain shows a derivation's query
+
+
+def time_value(value: Literal) -> tuple[Literal, int]:
+    """A day or a month as Wikibase writes a time: an xsd:dateTime at midnight UTC, and its precision."""
+    precision = PRECISION.get(value.datatype)  # type: ignore[arg-type]
+    if precision is None:
+        raise ValueError(f"{value.n3()}: a point in time is an xsd:date or an xsd:gYearMonth")
+    day = str(value) if precision == 11 else f"{value}-01"
+    # normalize=False keeps "Z": rdflib would write "+00:00", which the store does not (its canonical form)
+    return Literal(f"{day}T00:00:00Z", datatype=XSD.dateTime, normalize=False), precision
+
+
+@dataclass
+class View:
+    """The view's triples, each with the derivation that explains it."""
+
+    triples: Graph = field(default_factory=Graph)
+    derivations: dict[Triple, Derivation] = field(default_factory=dict)
+    queries: dict[str, ViewQuery] = field(default_factory=dict)
+
+    def add(self, triple: Triple, rule: str, premises: Iterable[Triple]) -> None:
+        self.triples.add(triple)
+        self.derivations.setdefault(triple, Derivation(rule, tuple(dict.fromkeys(premises))))
+
+
+def _node(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    if isinstance(t, ox.NamedNode):
+        return URIRef(t.value)
+    if isinstance(t, ox.BlankNode):
+        return BNode(t.value)
+    if t.language:
+        return Literal(t.value, lang=t.language)
+    return Literal(t.value, datatype=URIRef(t.datatype.value))
+
+
+def _store(ontology: Graph, data: Graph) -> ox.Store:
+    store = ox.Store()
+    for graph, triples in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, data)):
+        name = ox.NamedNode(graph)
+        store.extend(ox.Quad(term(s), term(p), term(o), name) for s, p, o in triples)  # type: ignore[arg-type]
+    return store
+
+
+def _rows(store: ox.Store, query: ViewQuery) -> Iterator[dict[str, Node]]:
+    solutions = store.query(query.text)
+    names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+    for row in solutions:  # type: ignore[union-attr]
+        yield {n: _node(row[n]) for n in names if row[n] is not None}
+
+
+def _local(node: Node) -> str:
+    """A readable, IRI-safe name for a node: wd:Q7747 → "Q7747", meeting:x → "meeting-x"."""
+    text = str(node)
+    for ns in (WDQS["wd"], ID):
+        if text.startswith(ns):
+            return re.sub(r"[^\w-]", "-", text[len(ns) :])
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class _Claim:
+    """One claim as the view shows it, and what it rests on."""
+
+    query: ViewQuery
+    own: tuple[Node, Node]  # the item and value as the project names them
+    premises: list[tuple[int, Triple]]  # (n, triple): the n-th premise of a row of the query
+    qualifiers: dict[str, Node]
+
+
+@dataclass
+class _Inputs:
+    """What every claim needs, read once by the ``_*.rq`` files."""
+
+    twins: dict[Node, Node]  # project IRI -> its Wikidata item
+    cancelled: set[Node]
+    reified: dict[Triple, list[Node]]  # a fact -> the sentences data/references.ttl gives it
+    sources: dict[Node, list[Node]]  # a resource -> its sentences
+    sentences: dict[Node, tuple[Node, Node]]  # a sentence -> its document and Bengali text
+    descriptions: list[dict[str, Node]]
+    properties: list[dict[str, Node]]
+
+    @classmethod
+    def read(cls, store: ox.Store, queries: dict[str, ViewQuery]) -> _Inputs:
+        rows = {k: list(_rows(store, q)) for k, q in queries.items() if q.property is None}
+        reified: dict[Triple, list[Node]] = {}
+        for r in rows["_reified"]:
+            reified.setdefault((r["s"], r["p"], r["o"]), []).append(r["source"])
+        sources: dict[Node, list[Node]] = {}
+        for r in rows["_sources"]:
+            sources.setdefault(r["x"], []).append(r["source"])
+        return cls(
+            twins={r["x"]: r["item"] for r in rows["_twins"]},
+            cancelled={r["x"] for r in rows["_cancelled"]},
+            reified=reified,
+            sources=sources,
+            sentences={r["sentence"]: (r["document"], r["text"]) for r in rows["_sentences"]},
+            descriptions=rows["_descriptions"],
+            properties=rows["_properties"],
+        )
+
+    def references(self, facts: Iterable[Triple]) -> list[Node]:
+        """The sources of facts: a fact's sentences in data/references.ttl, else its subject's."""
+        return list(
+            dict.fromkeys(
+                src for s, p, o in facts for src in self.reified.get((s, p, o)) or self.sources.get(s, [])
+            )
+        )
+
+
+def _claims(
+    store: ox.Store, queries: dict[str, ViewQuery], inputs: _Inputs
+) -> dict[tuple[Node, str, Node], _Claim]:
+    """Every property file's rows as claims (item, P, value), as the view names them, once each."""
+    twins, claims = inputs.twins, {}
+    for query in queries.values():
+        if query.property is None:
+            continue
+        for row in _rows(store, query):
+            item, value = row["item"], row["value"]
+            if {item, value} & inputs.cancelled or isinstance(item, BNode) or isinstance(value, BNode):
+                continue
+            premises = [
+                (1, (row.get("s1", item), row["p1"], row.get("o1", value))),
+                *([(2, (row["s2"], row["p2"], row["o2"]))] if "p2" in row else []),
+            ]
+            key = (twins.get(item, item), query.property, twins.get(value, value))
+            if key in claims:
+                claims[key].premises.extend(p for p in premises if p not in claims[key].premises)
+            else:
+                qualifiers = {k[2:]: v for k, v in row.items() if k.startswith("q_")}
+                claims[key] = _Claim(query, (item, value), premises, qualifiers)
+    return claims
+
+
+def view(ontology: Graph, data: Graph) -> View:
+    """The Wikidata view of ontology + asserted data (see the module doc)."""
+    queries = load_queries()
+    store = _store(ontology, data)
+    inputs = _Inputs.read(store, queries)
+    out = View(queries={q.id: q for q in queries.values()})
+    used, described = {STATED_IN, REFERENCE_URL, QUOTATION}, set()
+    for (item, prop, value), claim in _claims(store, queries, inputs).items():
+        used |= {prop, *claim.qualifiers}
+        described.add(claim.own[0])
+        _statement(out, (item, prop, value), claim, inputs)
+    for r in inputs.descriptions:
+        if r["x"] in described:
+            why = [(r["x"], RDFS.comment, r["description"])]
+            out.add(
+                (inputs.twins.get(r["x"], r["x"]), SCHEMA.description, r["description"]),
+                "wikibase-_descriptions",
+                why,
+            )
+    types = {q.property: q.type for q in queries.values() if q.property} | _TYPES
+    for r in inputs.properties:
+        prop = str(r["property"]).removeprefix(WDQS["wdt"])
+        if prop in used:
+            _property(out, prop, types[prop], r["property"], r["label"])
+    return out
+
+
+def _statement(out: View, claim_key: tuple[Node, str, Node], claim: _Claim, inputs: _Inputs) -> None:
+    """A claim as Wikibase writes it: truthy triple, statement, value node, qualifiers, references."""
+    item, prop, value = claim_key
+    rule = claim.query.id
+    why = [
+        *(t for _, t in claim.premises),
+        *((x, OWL.sameAs, inputs.twins[x]) for x in claim.own if x in inputs.twins),
+    ]
+    st = CLAIM[f"{_local(item)}-{prop}-{hashlib.sha1(value.n3().encode()).hexdigest()[:10]}"]
+    shown: Node = value
+    if claim.query.type == "Time":
+        shown, precision = time_value(value)  # type: ignore[arg-type]
+        tv = VALUE[hashlib.sha1(f"{shown}|{precision}".encode()).hexdigest()[:16]]
+        out.add((st, PSV[prop], tv), rule, why)
+        out.add((tv, RDF.type, WIKIBASE.TimeValue), rule, why)
+        out.add((tv, WIKIBASE.timeValue, shown), rule, why)
+        out.add((tv, WIKIBASE.timePrecision, Literal(precision)), rule, why)
+        out.add((tv, WIKIBASE.timeTimezone, Literal(0)), rule, why)
+    out.add((item, WDT[prop], shown), rule, why)
+    out.add((item, P[prop], st), rule, why)
+    out.add((st, RDF.type, WIKIBASE.Statement), rule, why)
+    out.add((st, RDF.type, WIKIBASE.BestRank), rule, why)
+    out.add((st, WIKIBASE.rank, WIKIBASE.NormalRank), rule, why)
+    out.add((st, PS[prop], shown), rule, why)
+    for qualifier, qvalue in claim.qualifiers.items():
+        out.add((st, PQ[qualifier], qvalue), rule, why)
+    for source in inputs.references(t for n, t in claim.premises if n in claim.query.cite):
+        ref = REFERENCE[_local(source).removeprefix("source-")]
+        out.add((st, PROV.wasDerivedFrom, ref), rule, why)
+        out.add((ref, RDF.type, WIKIBASE.Reference), rule, why)
+        if source in inputs.sentences:
+            document, text = inputs.sentences[source]
+            out.add((ref, PR[STATED_IN], document), rule, why)
+            out.add((ref, PR[REFERENCE_URL], source), rule, why)
+            out.add((ref, PR[QUOTATION], text), rule, why)
+        else:  # a reference work (Wikidata, for a city's country)
+            out.add((ref, PR[STATED_IN], source), rule, why)
+
+
+def _property(out: View, prop: str, kind: str, direct: Node, label: Node) -> None:
+    """A property as an entity, linked to its forms as Wikibase links them (wikibase:directClaim …)."""
+    why, rule, entity = [(direct, RDFS.label, label)], "wikibase-_properties", WD[prop]
+    out.add((entity, RDFS.label, label), rule, why)
+    out.add((entity, RDF.type, WIKIBASE.Property), rule, why)
+    out.add((entity, WIKIBASE.propertyType, WIKIBASE[kind]), rule, why)
+    for link, ns in _PROPERTY_LINKS.items():
+        out.add((entity, WIKIBASE[link], URIRef(WDQS[ns] + prop)), rule, why)
