@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from kg import formats
+from kg import formats, label_service
 from kg.config import Settings
 from kg.engine import Engine
 from kg.errors import BadRequest
@@ -57,6 +57,7 @@ def run_query(
         raise BadRequest("-p/--param goes with a canned query NAME")
     else:
         text = sparql if sparql else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    text = label_service.expand(text)  # WDQS's label service, answered from the graph (no SERVICE call)
     results, graph = _media_types(fmt)
     # A query in the terminal has the server's limits too: one query process, killed at the time limit.
     job = Job(text, results, graph, infer=infer, bindings=bindings, network=_network(text))

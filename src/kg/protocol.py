@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_options_header
 
-from kg import formats, guard
+from kg import formats, guard, label_service
 from kg.config import Settings
 from kg.errors import BadRequest, Forbidden, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
 from kg.execute import Job
@@ -136,6 +136,8 @@ def build_job(
     ``base_iri`` resolves the query's relative IRIs (the endpoint's URL, as in Fuseki).
     """
     query = guard.normalise(query)  # the engine runs exactly the text the guard checked
+    # WDQS's label service is answered from the graph: rewritten before the checks, which see what runs.
+    query = label_service.expand(query, max_length=settings.max_query_length)
     scan = guard.check(
         query, settings.max_query_length, settings.max_depth, settings.service_allowlist, base_iri
     )

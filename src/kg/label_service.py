@@ -1,0 +1,524 @@
+"""The Wikidata Query Service's label service, answered locally: rewritten into plain SPARQL.
+
+Queries copied from query.wikidata.org end with
+``SERVICE wikibase:label { bd:serviceParam wikibase:language "[AUTO_LANGUAGE],en". }``.
+Nothing is fetched: ``expand()`` replaces each such SERVICE with patterns over
+the graph's own labels, so that the guard (which allows only listed SERVICE
+endpoints) checks, and the engine runs, a query without it. WDQS's rules:
+
+* Languages come from ``bd:serviceParam wikibase:language "a,b,c"`` (several
+  such triples add to the list), first choice first; ``[AUTO_LANGUAGE]`` is the
+  caller's language. A language matches a literal's tag exactly (lowercase):
+  "en" does not match "en-gb".
+* Automatic mode: for every ``?xLabel``, ``?xAltLabel`` and ``?xDescription`` of
+  the innermost query around the service (its projection, ORDER BY, anywhere in
+  it) whose ``?x`` occurs in the service's group outside a FILTER (and which the
+  group's own patterns do not bind already): ``rdfs:label`` in the first
+  language that has one, else the item's ID ("Q7747" for a ``wd:`` item, the
+  IRI for others); ``schema:description`` (http://schema.org/description) in
+  the first language that has one; the ``skos:altLabel`` values of the first
+  language that has any, joined with ", ". Unbound when ``?x`` is.
+* Manual mode: ``?x rdfs:label ?name`` (or ``schema:description``,
+  ``skos:altLabel``) inside the service binds ``?name`` the same way; the
+  variables bound so get no automatic binding.
+* The service runs after the rest of its group: its patterns are inserted at
+  the end of the enclosing group, and the SERVICE clause becomes ``{}``. A
+  service in a nested group binds its variables there; the services around it
+  do not bind them again. One label service per group.
+
+The text is read with the guard's lexical rules (kg.guard), so the letters
+"SERVICE wikibase:label" in a string or a comment are left alone. The rewrite
+keeps the lines of the user's text where they were (the generated patterns
+stand on the line of their group's closing brace), so the engine's syntax
+errors point at the user's lines. A query whose text cannot name the label
+service is returned unchanged without being read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from kg.errors import BadRequest, PayloadTooLarge
+from kg.guard import _LOCAL_ESCAPE, _TOKEN, QUERY_FORMS
+from kg.iris import PREFIXES, WDQS
+
+LABEL_SERVICE = WDQS["wikibase"] + "label"
+LANGUAGE = WDQS["wikibase"] + "language"
+SERVICE_PARAM = WDQS["bd"] + "serviceParam"
+AUTO_LANGUAGE = "[AUTO_LANGUAGE]"
+ENTITY = WDQS["wd"]
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+DESCRIPTION = WDQS["schema"] + "description"
+ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
+# What each manual-mode predicate fills, and the suffix of the variables automatic mode fills.
+_KINDS = {RDFS_LABEL: "Label", DESCRIPTION: "Description", ALT_LABEL: "AltLabel"}
+_SUFFIXES = ("AltLabel", "Label", "Description")  # AltLabel first: ?xAltLabel is ?x's, not ?xAlt's
+
+# Only a text holding one of these can name the service (a prefix of the namespace, BASE, or the IRI).
+_MARKER = re.compile(r"wikibase:label|wikiba\.se", re.IGNORECASE)
+_LANGUAGE_CODE = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
+_STRING_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+_STRING_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
+_EXAMPLE = 'bd:serviceParam wikibase:language "en,bn"'
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class _Service:
+    keyword: int  # index of the SERVICE token
+    body: tuple[int, int]  # indexes of its { and } (the } once the brackets are matched)
+    prefixes: dict[str, str]
+    base: str | None
+    languages: list[str] = field(default_factory=list)
+    manual: list[tuple[str, str, str]] = field(default_factory=list)  # (subject term, kind, ?name)
+
+
+def expand(query: str, *, auto_language: str = "en", max_length: int | None = None) -> str:
+    """``query`` with every ``SERVICE wikibase:label { … }`` written as plain SPARQL.
+
+    ``auto_language`` stands for ``[AUTO_LANGUAGE]``. The patterns use the
+    predeclared prefixes (kg.iris.PREFIXES) where the query leaves them as they
+    are. With ``max_length`` (UTF-8 bytes), a query already longer is returned as
+    it is (the guard refuses it), and one the rewrite makes longer is refused
+    (PayloadTooLarge). A malformed label service is a BadRequest naming the problem.
+    """
+    if not _MARKER.search(query):
+        return query
+    if max_length is not None and len(query.encode("utf-8")) > max_length:
+        return query
+    auto = _language_code(auto_language, "the automatic language")
+    tokens = _tokens(query)
+    services = _find_services(tokens)
+    if not services:
+        return query
+    match, group_of = _brackets(tokens)
+    inside = [False] * len(tokens)  # the tokens of label services
+    groups: dict[int, _Service] = {}  # the { of a group → its label service
+    for service in services:
+        service.body = (service.body[0], match[service.body[0]])
+        inside[service.keyword : service.body[1] + 1] = [True] * (service.body[1] + 1 - service.keyword)
+        _read_body(service, tokens, auto)
+        group = group_of[service.keyword]
+        if group is None:
+            raise BadRequest("SERVICE wikibase:label must stand inside a group { … } of the query")
+        if group in groups:
+            raise BadRequest(
+                "a group holds two SERVICE wikibase:label clauses; write one per group, with all its "
+                "languages and triples"
+            )
+        groups[group] = service
+    scopes = _Scopes(tokens, match, group_of, inside)
+
+    fresh = _Fresh(tokens)
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in characters
+    for service in services:
+        # The SERVICE clause becomes an empty group (a `.` after it stays valid); its lines stay.
+        start, end = tokens[service.keyword].start, tokens[service.body[1]].end
+        edits.append((start, end, "{}" + "\n" * query.count("\n", start, end)))
+    size = len(query.encode("utf-8")) + sum(len(r) - len(query[a:b].encode("utf-8")) for a, b, r in edits)
+    bound: dict[int, set[str]] = {}  # a group → the variables its label service binds
+    # Inner groups first: a variable their service binds is not bound again around them.
+    for group in sorted(groups, key=lambda g: match[g] - g):
+        service, close = groups[group], match[group]
+        inner = {v for g, names in bound.items() if group < g < close for v in names}
+        targets = [t for t in service.manual if t[2] not in inner]
+        taken = inner | {name for _, _, name in service.manual}
+        in_group = scopes.group_variables(group)
+        for name in sorted(scopes.query_variables(service.keyword)):
+            kind = next((k for k in _SUFFIXES if name.endswith(k) and len(name) > len(k)), None)
+            # ?x must be bound in the group, and ?xLabel not already (by the user's own patterns).
+            if kind and name not in taken | in_group and name[: -len(kind)] in in_group:
+                targets.append(("?" + name[: -len(kind)], kind, name))
+                taken.add(name)
+        bound[group] = taken
+        text = _generate(targets, service.languages, service.prefixes, fresh)
+        size += len(text.encode("utf-8")) + 2
+        if max_length is not None and size > max_length:
+            raise PayloadTooLarge(
+                f"written out as plain SPARQL, the query's label service makes it more than {max_length} "
+                f"bytes, the limit; ask for fewer labels or languages"
+            )
+        if text:  # at the end of the group, on the line of its closing brace
+            edits.append((tokens[close].start, tokens[close].start, " " + text + " "))
+    pieces, at = [], 0
+    for start, end, text in sorted(edits):
+        pieces += [query[at:start], text]
+        at = end
+    return "".join([*pieces, query[at:]])
+
+
+# ---------------------------------------------------------------- reading the text
+
+
+def _tokens(query: str) -> list[_Tok]:
+    """The significant tokens; a prefixed name's trailing dots are the `.` that follow it."""
+    out = []
+    for m in _TOKEN.finditer(query):
+        kind, text = m.lastgroup or "", m.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind == "pname" and text.endswith("."):
+            core = text.rstrip(".")
+            out.append(_Tok(kind, core, m.start(), m.start() + len(core)))
+            out += [_Tok("other", ".", m.start() + i, m.start() + i + 1) for i in range(len(core), len(text))]
+            continue
+        out.append(_Tok(kind, text, m.start(), m.end()))
+    return out
+
+
+def _iri(text: str, base: str | None) -> str:
+    return urljoin(base, text) if base else text
+
+
+def _pname(text: str, prefixes: dict[str, str]) -> str | None:
+    prefix, local = text.split(":", 1)
+    namespace = prefixes.get(prefix)
+    return None if namespace is None else namespace + _LOCAL_ESCAPE.sub(r"\1", local)
+
+
+def _find_services(tokens: list[_Tok]) -> list[_Service]:
+    prefixes, base = dict(PREFIXES), None
+    found = []
+    for i, tok in enumerate(tokens):
+        following = tokens[i + 1 : i + 3]
+        if tok.kind != "word":
+            continue
+        word = tok.text.upper()
+        if word == "PREFIX" and [t.kind for t in following] == ["pname", "iri"]:
+            prefixes[following[0].text.split(":", 1)[0]] = _iri(following[1].text[1:-1], base)
+        elif word == "BASE" and following[:1] and following[0].kind == "iri":
+            base = _iri(following[0].text[1:-1], base)
+        elif word == "SERVICE":
+            at = i + 1
+            if at < len(tokens) and tokens[at].kind == "word" and tokens[at].text.upper() == "SILENT":
+                at += 1
+            if at + 1 >= len(tokens) or tokens[at + 1].text != "{":
+                continue
+            target = tokens[at]
+            if target.kind == "iri":
+                iri = _iri(target.text[1:-1], base)
+            elif target.kind == "pname":
+                iri = _pname(target.text, prefixes)
+            else:
+                continue
+            if iri == LABEL_SERVICE:
+                found.append(_Service(i, (at + 1, -1), dict(prefixes), base))
+    return found
+
+
+def _brackets(tokens: list[_Tok]) -> tuple[dict[int, int], list[int | None]]:
+    """Each { or ( and its match, and for every token the innermost { around it (None: none)."""
+    match: dict[int, int] = {}
+    stack: list[int] = []
+    braces: list[int] = []
+    group_of: list[int | None] = []
+    for i, tok in enumerate(tokens):
+        if tok.kind == "close":
+            opening = "{" if tok.text == "}" else "("
+            if not stack or tokens[stack[-1]].text != opening:
+                raise _unbalanced()
+            j = stack.pop()
+            match[j] = i
+            if opening == "{":
+                braces.pop()
+        group_of.append(braces[-1] if braces else None)
+        if tok.kind == "open":
+            stack.append(i)
+            if tok.text == "{":
+                braces.append(i)
+    if stack:
+        raise _unbalanced()
+    return match, group_of
+
+
+def _unbalanced() -> BadRequest:
+    return BadRequest(
+        "the query's brackets { } and ( ) do not balance, so its SERVICE wikibase:label cannot be "
+        "placed; check that every group is closed"
+    )
+
+
+def _string(tok: _Tok) -> str:
+    quote = 3 if tok.text[:3] in ('"""', "'''") else 1
+    raw = tok.text[quote:-quote]
+
+    def unescape(m: re.Match) -> str:
+        code = m.group(1)
+        if code[0] in "uU" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        if code in _STRING_ESCAPES:
+            return _STRING_ESCAPES[code]
+        raise BadRequest(f"the string {tok.text} has an escape SPARQL does not know: \\{code}")
+
+    return _STRING_ESCAPE.sub(unescape, raw)
+
+
+def _language_code(code: str, where: str) -> str:
+    lowered = code.strip().lower()
+    if not _LANGUAGE_CODE.fullmatch(lowered):
+        raise BadRequest(
+            f"{where} has {code.strip()!r}, which is not a language code; write codes such as en, bn, "
+            "pt-br, separated by commas"
+        )
+    return lowered
+
+
+def _read_body(service: _Service, tokens: list[_Tok], auto: str) -> None:
+    """The languages and the manual-mode triples of one service; a BadRequest for anything else."""
+    body = tokens[service.body[0] + 1 : service.body[1]]
+    triples = _triples(body, service)
+    for subject, predicate, obj in triples:
+        if subject == ("iri", SERVICE_PARAM):
+            if predicate != LANGUAGE:
+                raise BadRequest(
+                    f"SERVICE wikibase:label has no parameter <{predicate}>; its one parameter is "
+                    f"wikibase:language, as in {_EXAMPLE}"
+                )
+            if obj[0] != "string":
+                raise BadRequest(
+                    f"wikibase:language takes a string of language codes, as in {_EXAMPLE}; not {obj[1]}"
+                )
+            for code in obj[1].split(","):
+                if code.strip().upper() == AUTO_LANGUAGE:
+                    code = auto
+                if code.strip():
+                    language = _language_code(code, "the wikibase:language of SERVICE wikibase:label")
+                    if language not in service.languages:
+                        service.languages.append(language)
+        elif predicate in _KINDS:
+            if subject[0] not in ("var", "iri"):
+                raise BadRequest(
+                    f"in SERVICE wikibase:label, the subject of a label triple must be a variable or an "
+                    f"IRI, not {subject[1]}"
+                )
+            if obj[0] != "var":
+                raise BadRequest(
+                    f"in SERVICE wikibase:label, <{predicate}> binds a variable (?x rdfs:label ?name); "
+                    f"{obj[1]} is not one"
+                )
+            service.manual.append((_term(subject), _KINDS[predicate], obj[1][1:]))
+        else:
+            raise BadRequest(
+                f"SERVICE wikibase:label does not understand the predicate <{predicate}>; it takes "
+                f"{_EXAMPLE} and ?x rdfs:label, schema:description or skos:altLabel ?name"
+            )
+    if not service.languages:
+        raise BadRequest(f"SERVICE wikibase:label needs its languages, first choice first: {_EXAMPLE}")
+
+
+def _term(term: tuple[str, str]) -> str:
+    return term[1] if term[0] == "var" else f"<{term[1]}>"
+
+
+def _triples(body: list[_Tok], service: _Service) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
+    """The triples of a service's body: subject, predicate IRI, object (kind, value)."""
+    out = []
+    at = 0
+
+    def term() -> tuple[str, str]:
+        nonlocal at
+        if at >= len(body):
+            raise BadRequest("SERVICE wikibase:label ends in the middle of a triple")
+        tok = body[at]
+        at += 1
+        if tok.kind == "var":
+            return ("var", "?" + tok.text[1:])
+        if tok.kind == "iri":
+            return ("iri", _iri(tok.text[1:-1], service.base))
+        if tok.kind == "pname":
+            iri = _pname(tok.text, service.prefixes)
+            if iri is None:
+                prefix = tok.text.split(":", 1)[0]
+                raise BadRequest(
+                    f"SERVICE wikibase:label uses the prefix {prefix}: in {tok.text}, which is not "
+                    "declared; declare it with PREFIX or use a predeclared one (bd:, wikibase:, rdfs:, …)"
+                )
+            return ("iri", iri)
+        if tok.kind == "string":
+            if at < len(body) and body[at].text in ("@", "^"):
+                raise BadRequest(
+                    f"in SERVICE wikibase:label, {tok.text} must be a plain string, without a language "
+                    "tag or a datatype"
+                )
+            return ("string", _string(tok))
+        if tok.kind == "word" and tok.text == "a":
+            return ("iri", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+        raise BadRequest(
+            f"SERVICE wikibase:label holds {tok.text!r}, which it cannot read; it takes triples such as "
+            f"{_EXAMPLE} and ?x rdfs:label ?name"
+        )
+
+    def punctuation(*allowed: str) -> str | None:
+        nonlocal at
+        if at < len(body) and body[at].text in allowed:
+            at += 1
+            return body[at - 1].text
+        return None
+
+    while at < len(body):
+        subject = term()
+        while True:
+            predicate = term()
+            if predicate[0] != "iri":
+                raise BadRequest(
+                    f"in SERVICE wikibase:label, the predicate {predicate[1]} must be an IRI "
+                    "(bd:serviceParam wikibase:language …, ?x rdfs:label ?name)"
+                )
+            out.append((subject, predicate[1], term()))
+            while punctuation(","):
+                out.append((subject, predicate[1], term()))
+            if not punctuation(";"):
+                break
+            while punctuation(";"):
+                pass
+            if at >= len(body) or body[at].text == ".":
+                break
+        if at < len(body) and not punctuation("."):
+            raise BadRequest(
+                f"SERVICE wikibase:label expected '.' between its triples, found {body[at].text!r}"
+            )
+    return out
+
+
+class _Scopes:
+    """Which variables a label service's group and its query hold (label services left out)."""
+
+    def __init__(
+        self, tokens: list[_Tok], match: dict[int, int], group_of: list[int | None], inside: list[bool]
+    ) -> None:
+        self.tokens, self.match, self.inside = tokens, match, inside
+        # FILTER expressions (with EXISTS groups) bind nothing: the tokens from FILTER to its end.
+        self.filtered = [False] * len(tokens)
+        for i, tok in enumerate(tokens):
+            if tok.kind == "word" and tok.text.upper() == "FILTER":
+                opening = next((j for j in range(i + 1, len(tokens)) if tokens[j].kind == "open"), i)
+                end = match.get(opening, i)
+                self.filtered[i : end + 1] = [True] * (end + 1 - i)
+        # Each query form (the query, and every subquery's SELECT) → where its text ends.
+        self.queries = {
+            i: len(tokens) if (group := group_of[i]) is None else match[group]
+            for i, tok in enumerate(tokens)
+            if tok.kind == "word" and tok.text.upper() in QUERY_FORMS
+        }
+        self._cache: dict[int, set[str]] = {}
+
+    def group_variables(self, group: int) -> set[str]:
+        """Those a group's patterns may bind: outside its FILTERs."""
+        filtered = self.filtered
+        return self._names(i for i in range(group + 1, self.match[group]) if not filtered[i])
+
+    def query_variables(self, at: int) -> set[str]:
+        """Those of the innermost (sub)query around token ``at``, outside the subqueries in it."""
+        start = max((s for s, e in self.queries.items() if s < at < e), default=0)
+        if start not in self._cache:
+            end = self.queries.get(start, len(self.tokens))
+            indexes, i = [], start
+            while i < end:
+                if i != start and i in self.queries:
+                    i = self.queries[i]  # skip a nested subquery
+                    continue
+                indexes.append(i)
+                i += 1
+            self._cache[start] = self._names(indexes)
+        return self._cache[start]
+
+    def _names(self, indexes) -> set[str]:
+        tokens, inside = self.tokens, self.inside
+        return {tokens[i].text[1:] for i in indexes if tokens[i].kind == "var" and not inside[i]}
+
+
+# ---------------------------------------------------------------- writing the patterns
+
+
+class _Fresh:
+    """Variable names the user's query does not use (?_lbl1, ?_lbl2, …)."""
+
+    def __init__(self, tokens: list[_Tok]) -> None:
+        used = {t.text[1:] for t in tokens if t.kind == "var"}
+        self.prefix = "_lbl"
+        while any(name.startswith(self.prefix) for name in used):
+            self.prefix = "_" + self.prefix
+        self.count = 0
+
+    def __call__(self) -> str:
+        self.count += 1
+        return f"?{self.prefix}{self.count}"
+
+
+def _generate(
+    targets: list[tuple[str, str, str]], languages: list[str], prefixes: dict[str, str], fresh: _Fresh
+) -> str:
+    """Patterns binding each (subject, kind, ?name) of ``targets``, in the order of ``languages``.
+    IRIs are written as prefixed names where the query's prefixes say the same as the predeclared ones."""
+    out: list[str] = []
+    subjects: dict[str, str] = {}
+    for subject, kind, name in targets:
+        if subject not in subjects:
+            # The patterns look values up on a copy of ?x that is always bound: a fresh blank node,
+            # which no triple has, when ?x is unbound (an OPTIONAL on an unbound ?x would bind it to
+            # every labelled resource). The ID fallback reads ?x itself: an error when it is unbound.
+            subjects[subject] = node = fresh()
+            value = f"COALESCE({subject}, BNODE())" if subject.startswith("?") else subject
+            out.append(f"BIND({value} AS {node})")
+        node = subjects[subject]
+        if kind == "AltLabel":
+            found = [_alt_labels(node, _short(ALT_LABEL, prefixes), lang, fresh) for lang in languages]
+            out += [pattern for pattern, _ in found]
+            choices = [f'STRLANG({v}, "{lang}")' for (_, v), lang in zip(found, languages, strict=True)]
+        else:
+            predicate = _short(RDFS_LABEL if kind == "Label" else DESCRIPTION, prefixes)
+            found = [_one_value(node, predicate, language, fresh) for language in languages]
+            out += [pattern for pattern, _ in found]
+            choices = [v for _, v in found]
+            if kind == "Label":  # no label in any language: the item's ID, or the IRI
+                choices.append(
+                    f'IF(ISIRI({subject}) && STRSTARTS(STR({subject}), "{ENTITY}"), '
+                    f'STRAFTER(STR({subject}), "{ENTITY}"), STR({subject}))'
+                )
+        out.append(f"BIND(COALESCE({', '.join(choices)}) AS ?{name})")
+    return " ".join(out)
+
+
+def _short(iri: str, prefixes: dict[str, str]) -> str:
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and prefixes.get(prefix) == namespace:
+            return prefix + ":" + iri[len(namespace) :]
+    return f"<{iri}>"
+
+
+def _same_language(variable: str, language: str) -> str:
+    return f'LCASE(LANG({variable})) = "{language}"'
+
+
+def _one_value(node: str, predicate: str, language: str, fresh: _Fresh) -> tuple[str, str]:
+    """One value of ``predicate`` in ``language`` (the smallest, should there be several)."""
+    value, other = fresh(), fresh()
+    pattern = (
+        f"OPTIONAL {{ {node} {predicate} {value} FILTER({_same_language(value, language)} && "
+        f"NOT EXISTS {{ {node} {predicate} {other} FILTER({_same_language(other, language)} && "
+        f"STR({other}) < STR({value})) }}) }}"
+    )
+    return pattern, value
+
+
+def _alt_labels(node: str, predicate: str, language: str, fresh: _Fresh) -> tuple[str, str]:
+    """Every alternative label in ``language``, joined with ", " in code point order (SPARQL leaves
+    GROUP_CONCAT's order open; pyoxigraph and rdflib both keep the order of an ordered subquery)."""
+    joined, each, text = fresh(), fresh(), fresh()
+    pattern = (
+        f'OPTIONAL {{ SELECT {node} (GROUP_CONCAT(DISTINCT {text}; SEPARATOR=", ") AS {joined}) '
+        f"WHERE {{ SELECT {node} (STR({each}) AS {text}) "
+        f"WHERE {{ {node} {predicate} {each} FILTER({_same_language(each, language)}) }} ORDER BY {text} }} "
+        f"GROUP BY {node} }}"
+    )
+    return pattern, joined
