@@ -92,10 +92,9 @@ def load_queries(folder: Path = FOLDER) -> dict[str, ViewQuery]:
         if prop is not None and "title" not in header:
             raise ValueError(f"{path.name}: no '#+ title:' line")
         title = f"the Wikidata view, {header.get('title', path.stem)}"
-        cite = tuple(int(n) for n in header.get("cite", "1 2").split())
-        out[path.stem] = ViewQuery(
-            f"wikibase-{path.stem}", title, text, prop, header.get("type", "WikibaseItem"), cite
-        )
+        cited = {"cite": tuple(int(n) for n in header["cite"].split())} if "cite" in header else {}
+        kind = header.get("type", "WikibaseItem")
+        out[path.stem] = ViewQuery(f"wikibase-{path.stem}", title, text, prop, kind, **cited)  # type: ignore[arg-type]
     return out
 
 
