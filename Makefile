@@ -40,7 +40,7 @@ install-test: install system-test-deps
 MUTATION := build/mutation
 mutation: install-test
 	rm -rf $(MUTATION) && mkdir -p $(MUTATION)
-	cp -r src tests ontology data queries pyproject.toml $(MUTATION)/
+	cp -r src tests ontology data queries bench pyproject.toml $(MUTATION)/
 	sed -i '/^ *@functools\.lru_cache/d' $(MUTATION)/src/kg/guard.py $(MUTATION)/src/kg/formats.py
 	cd $(MUTATION) && KG_TEST_BUILD_DIR=$(CURDIR)/$(MUTATION)/test-build KG_TEST_QUERY_WORKERS=0 \
 	  $(CURDIR)/$(BIN)/mutmut run

@@ -8,6 +8,8 @@ tests/test_wdqs.py runs whole WDQS-style queries on the build.
 
 from __future__ import annotations
 
+import re
+
 import pyoxigraph as ox
 import pytest
 from rdflib import Literal
@@ -282,3 +284,26 @@ def test_a_view_triple_is_explained_by_its_query_file_and_the_asserted_facts(app
         "<http://www.w3.org/2002/07/owl#sameAs>",
         f"<{wd}Q7747>",
     ) in step.premises
+
+
+def test_every_wikidata_id_in_the_view_is_a_verified_one(shown):
+    from tests.test_data import _verified
+
+    verified, _ = _verified()
+    iris = _rows(
+        shown,
+        "SELECT DISTINCT ?x WHERE { { ?x ?p ?o } UNION { ?s ?x ?o } UNION { ?s ?p ?x } "
+        'FILTER(ISIRI(?x) && STRSTARTS(STR(?x), "http://www.wikidata.org/")) }',
+    )
+    ids = {re.search(r"/([PQ]\d+)$", iri).group(1) for (iri,) in iris}  # type: ignore[union-attr]
+    assert {"Q7747", "P710", "P248", "P854", "P1114"} <= ids
+    assert ids <= verified, sorted(ids - verified)
+
+
+def test_described_by_source_cites_the_sentence_the_resource_comes_from(shown):
+    rows = _set(
+        shown,
+        "SELECT ?sentence WHERE { wd:Q1757 p:P1343 ?st . ?st prov:wasDerivedFrom/pr:P854 ?sentence }",
+    )
+    assert rows == {(SENTENCE + "p3-s1",)}  # Helsinki: named in 3.1 only; not "stated in Wikidata"
+    assert not _rows(shown, "SELECT ?n WHERE { ?n a hos:EditorialNote ; wdt:P1343 ?d }")

@@ -38,22 +38,22 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import OWL, RDF, RDFS, XSD
+from rdflib.namespace import OWL, PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from kg.derivations import term
 from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY, ID, WDQS
+from kg.namespaces import WD, WDT
 from kg.reason import Derivation
 
-__all__ = ["QUERIES", "View", "ViewQuery", "load_queries", "time_value", "view"]
+__all__ = ["View", "ViewQuery", "load_queries", "time_value", "view"]
 
 FOLDER = Path(__file__).parent
 _HEADER = re.compile(r"^#\+\s*(\w+):\s*(.*?)\s*$")
 
-WD, WDT, P, PS, PSV, PQ, PR = (Namespace(WDQS[k]) for k in ("wd", "wdt", "p", "ps", "psv", "pq", "pr"))
+P, PS, PSV, PQ, PR = (Namespace(WDQS[k]) for k in ("p", "ps", "psv", "pq", "pr"))
 WIKIBASE = Namespace(WDQS["wikibase"])
 SCHEMA = Namespace(WDQS["schema"])  # http://schema.org/, as Wikibase writes descriptions
-PROV = Namespace("http://www.w3.org/ns/prov#")
 CLAIM, REFERENCE, VALUE = (Namespace(f"{ID}{kind}/") for kind in ("claim", "reference", "value"))
 
 # Reference and qualifier properties the view writes besides the query files' own.
@@ -96,9 +96,6 @@ def load_queries(folder: Path = FOLDER) -> dict[str, ViewQuery]:
         kind = header.get("type", "WikibaseItem")
         out[path.stem] = ViewQuery(f"wikibase-{path.stem}", title, text, prop, kind, **cited)  # type: ignore[arg-type]
     return out
-
-
-QUERIES = load_queries  # kg.pipeline hashes the files; /explain shows a derivation's query
 
 
 def time_value(value: Literal) -> tuple[Literal, int]:
@@ -200,12 +197,15 @@ class _Inputs:
         )
 
     def references(self, facts: Iterable[Triple]) -> list[Node]:
-        """The sources of facts: a fact's sentences in data/references.ttl, else its subject's."""
-        return list(
-            dict.fromkeys(
-                src for s, p, o in facts for src in self.reified.get((s, p, o)) or self.sources.get(s, [])
-            )
-        )
+        """The sources of facts: a fact's sentences in data/references.ttl, else its subject's;
+        a fact of provenance (x prov:wasDerivedFrom s) is attested by s itself."""
+        found: dict[Node, None] = {}
+        for s, p, o in facts:
+            if p == PROV.wasDerivedFrom:
+                found[o] = None
+            else:
+                found.update(dict.fromkeys(self.reified.get((s, p, o)) or self.sources.get(s, [])))
+        return list(found)
 
 
 def _claims(
