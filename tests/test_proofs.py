@@ -128,13 +128,19 @@ def hand_build(settings, built, tmp_path_factory) -> Build:
 
 
 @pytest.fixture(scope="module")
-def lookup(settings, kg):
-    """A Lookup on the session's graph, through an Engine (in-process) and the internal queries."""
+def new_lookup(settings, kg):
+    """Makes a Lookup on the session's graph, through an Engine (in-process) and the internal queries:
+    one per proof, as the web layer does (each has its own budget of lookups, MAX_LOOKUPS)."""
     queries = load_queries(settings.queries_dir / "internal")
     with Engine(kg, dataclasses.replace(settings, query_workers=0)) as engine:
-        yield proofs.Lookup(
+        yield lambda: proofs.Lookup(
             lambda name, bindings, infer: engine.rows(queries[name].text, bindings=bindings, infer=infer)
         )
+
+
+@pytest.fixture()
+def lookup(new_lookup):
+    return new_lookup()
 
 
 # ---------------------------------------------------------------- terms and keys
@@ -395,10 +401,8 @@ def test_a_fact_from_wikidata_ends_in_the_wikidata_record(hand_build, lookup):
     fact = proof.premises[0]
     assert fact.graph == files.ASSERTED
     sources = {s.kind: s for s in fact.sources}
-    assert set(sources) == {
-        "sentence",
-        "record",
-    }  # place:hamburg: named in sentence 1.1, country from Wikidata
+    # place:hamburg's country: from Wikidata, as data/references.ttl says (not Hamburg's sentence 1.1)
+    assert set(sources) == {"record"}
     record = sources["record"]
     assert record.iri.endswith("/source/wikidata") and "Wikidata" in record.en and record.bn
     assert "Hamburg" in record.note
@@ -528,7 +532,7 @@ def runner_env(settings):
 # ---------------------------------------------------------------- the project's own build
 
 
-def test_every_rule_the_build_used_has_a_proof_that_ends_in_sources(settings, built, lookup):
+def test_every_rule_the_build_used_has_a_proof_that_ends_in_sources(settings, built, new_lookup):
     found = files.Derivations.open(settings.build.derivations)
     if found is None:
         pytest.skip("this build records no derivations (the reasoner does not record them yet)")
@@ -539,7 +543,7 @@ def test_every_rule_the_build_used_has_a_proof_that_ends_in_sources(settings, bu
                 first.setdefault(rule, k)
         assert first, "no kept derivation at all"
         for rule, k in sorted(first.items()):
-            proof = proofs.explain(found, lookup, k)
+            proof = proofs.explain(found, new_lookup(), k)
             assert proof.rule == rule
             for node in proof.walk():
                 assert node.status in ("inferred", "asserted"), (rule, node)
@@ -551,3 +555,14 @@ def test_every_rule_the_build_used_has_a_proof_that_ends_in_sources(settings, bu
                     assert source.bn and source.en, (rule, node.triple, source)
                 if node.graph == files.ASSERTED:
                     assert {s.kind for s in node.sources} <= {"sentence", "paragraph", "document", "record"}
+
+
+def test_an_asserted_fact_with_its_own_sentence_cites_that_sentence_only(lookup):
+    """Helsinki's participants come from sentence 3.1 (data/references.ttl); the meeting from 3.1-3.3."""
+    fact = (ID["meeting/2018-07-16-helsinki"], HOS.participant, PUTIN)
+    assert [s.iri for s in lookup.of(key(fact), files.ASSERTED)] == [str(ID["source/04dab6a38e74675e-p3-s1"])]
+    meeting = [
+        s.iri
+        for s in lookup.of(key((ID["meeting/2018-07-16-helsinki"], RDFS.label, Literal("x"))), "asserted")
+    ]
+    assert len(meeting) == 3  # no sentence of its own: the subject's three

@@ -104,6 +104,7 @@ class Lookup:
     def __init__(self, rows: Rows, max_lookups: int = MAX_LOOKUPS) -> None:
         self._rows = rows
         self._sources: dict[str, list[Source]] = {}
+        self._fact_sources: dict[Key, list[Source]] = {}
         self._ontology: list[Source] | None = None
         self._lookups_left = max_lookups
         self.exhausted = False  # some leaf's sources were not looked up (MAX_LOOKUPS)
@@ -119,18 +120,37 @@ class Lookup:
     def sources(self, iri: str) -> list[Source]:
         """The sources a resource was derived from (or the resource itself, if it is one)."""
         if iri not in self._sources:
-            if self._lookups_left <= 0:
-                self.exhausted = True
+            found = self._looked_up("sources", {"_resource": ox.NamedNode(iri)})
+            if found is None:
                 return []
-            self._lookups_left -= 1
-            found: dict[str, dict] = {}
-            for r in self._rows("sources", {"_resource": ox.NamedNode(iri)}, False):
-                row = {k: r[k].value for k in SOURCE_COLUMNS if r[k] is not None}
-                entry = found.setdefault(row["source"], {})
-                for k, v in row.items():
-                    entry.setdefault(k, v)
-            self._sources[iri] = [_source(entry) for entry in found.values()]
+            self._sources[iri] = found
         return self._sources[iri]
+
+    def fact_sources(self, key: Key) -> list[Source]:
+        """The sources data/references.ttl gives one triple (none: its subject's are its sources)."""
+        if key not in self._fact_sources:
+            s, p, o = (read_term(t) for t in key)
+            if not isinstance(s, ox.NamedNode) or isinstance(o, ox.BlankNode):
+                return []
+            found = self._looked_up("fact-sources", {"_s": s, "_p": p, "_o": o})
+            if found is None:
+                return []
+            self._fact_sources[key] = found
+        return self._fact_sources[key]
+
+    def _looked_up(self, query: str, bindings: dict[str, Term]) -> list[Source] | None:
+        """A sources query's rows as sources, one per source; None past MAX_LOOKUPS."""
+        if self._lookups_left <= 0:
+            self.exhausted = True
+            return None
+        self._lookups_left -= 1
+        found: dict[str, dict] = {}
+        for r in self._rows(query, bindings, False):
+            row = {k: r[k].value for k in SOURCE_COLUMNS if r[k] is not None}
+            entry = found.setdefault(row["source"], {})
+            for k, v in row.items():
+                entry.setdefault(k, v)
+        return [_source(entry) for entry in found.values()]
 
     def ontology(self) -> list[Source]:
         if self._ontology is None:
@@ -147,11 +167,15 @@ class Lookup:
         return self._ontology
 
     def of(self, key: Key, graph: str) -> list[Source]:
-        """The sources of an asserted triple: of its subject (else of its object, if that is an IRI)."""
+        """The sources of an asserted triple: the sentences data/references.ttl gives it, else its
+        subject's (else its object's, if that is an IRI)."""
         if graph == ONTOLOGY:
             return self.ontology()
         if graph == UNKNOWN:
             return []
+        own = self.fact_sources(key)
+        if own:
+            return own
         for text in (key[0], key[2]):
             if text.startswith("<"):
                 found = self.sources(text[1:-1])
