@@ -9,13 +9,19 @@ from labels only: the Wikidata view (wdt:, schema:description) is built elsewher
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import re
+import string
+import tracemalloc
 
 import pyoxigraph as ox
 import pytest
 import rdflib
+from click.testing import CliRunner
 from werkzeug.datastructures import MultiDict
 
 from kg import console, protocol
+from kg.cli import main
 from kg.config import Settings
 from kg.errors import BadRequest, PayloadTooLarge
 from kg.iris import PREFIXES
@@ -482,3 +488,191 @@ def test_kg_query_answers_the_label_service_too(settings):
         dataclasses.replace(settings, query_workers=0), None, (), WDQS_STYLE, None, "table", True
     )
     assert PUTIN["en"] in text and "1 row(s)" in text
+
+
+# ---------------------------------------------------------------- found by review: limits and edge cases
+
+
+def many_labels(columns: int, languages: int) -> str:
+    """?v0AltLabel … for ``columns`` variables, in ``languages`` three-letter languages."""
+    codes = ["".join(c) for c in itertools.product(string.ascii_lowercase, repeat=3)][:languages]
+    names = [f"?v{i}" for i in range(columns)]
+    return (
+        f"SELECT {' '.join(n + 'AltLabel' for n in names)} WHERE {{ VALUES ({' '.join(names)}) {{ }} "
+        f'SERVICE wikibase:label {{ bd:serviceParam wikibase:language "{",".join(codes)}" }} }}'
+    )
+
+
+def peak_bytes(call) -> int:
+    """The most memory ``call()`` held at once (tracemalloc), whatever it raised."""
+    tracemalloc.start()
+    try:
+        call()
+    except Exception:
+        pass  # the callers check the error themselves
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_long_list_of_languages_is_refused_by_its_length_before_anything_is_written(client):
+    query = many_labels(400, 1500)
+    assert len(query.encode()) == 13_872  # the size of the review's example
+    with pytest.raises(BadRequest, match="at most 32 languages"):
+        expand(query, max_length=16 * 1024)
+    assert peak_bytes(lambda: expand(query, max_length=16 * 1024)) < 20 * 2**20
+    response = client.post("/sparql", data={"query": query})
+    assert response.status_code == 400
+    assert "at most 32 languages" in response.get_json()["error"]
+
+
+def test_too_many_labels_are_refused_before_they_are_written(client):
+    query = many_labels(400, 32)  # 12,800 patterns of about 300 bytes: far beyond the limit
+    with pytest.raises(PayloadTooLarge, match="more than 16384 bytes"):
+        expand(query, max_length=16 * 1024)
+    assert peak_bytes(lambda: expand(query, max_length=16 * 1024)) < 4 * 2**20  # 9 MB when written out
+    response = client.post("/sparql", data={"query": query})
+    assert response.status_code == 413
+    assert "label service makes it more than 16384 bytes" in response.get_json()["error"]
+
+
+def test_writing_stops_at_the_limit_when_the_lower_bound_lets_the_query_through():
+    query = f"SELECT ?xLabel ?xAltLabel ?xDescription WHERE {{ ?x ?p ?o {service('en,bn,ru')} }}"
+    size = len(expand(query).encode())
+    assert expand(query, max_length=size) == expand(query)
+    with pytest.raises(PayloadTooLarge, match=f"more than {size - 1} bytes"):
+        expand(query, max_length=size - 1)
+
+
+def test_the_language_limit_counts_distinct_languages():
+    assert "STRLANG" in expand(many_labels(1, 32).replace('" }', ',aaa,AAA" }'))
+
+
+@pytest.mark.parametrize("escape", ["\\U0011FFFF", "\\uD800"])
+def test_an_escape_that_is_no_character_is_a_bad_request_naming_it(client, escape):
+    query = WDQS_STYLE.replace("[AUTO_LANGUAGE],bn,en", escape)
+    with pytest.raises(BadRequest, match=re.escape(escape)):
+        expand(query)
+    response = client.post("/sparql", data={"query": query})
+    assert response.status_code == 400
+    assert response.is_json and escape in response.get_json()["error"]
+
+
+def test_kg_query_reports_a_bad_escape_without_a_traceback(settings, monkeypatch):
+    monkeypatch.setenv("KG_BUILD_DIR", str(settings.build_dir))
+    query = WDQS_STYLE.replace("[AUTO_LANGUAGE],bn,en", "\\U0011FFFF")
+    result = CliRunner().invoke(main, ["query", "--sparql", query])
+    assert result.exit_code == 1
+    assert "\\U0011FFFF" in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+COMPARISON = (  # `<2019&&(?n>` reads as an IRI to the lexical rules, as "less than" to the engine
+    "SELECT ?m ?n WHERE { ?m wdt:P585 ?d BIND(YEAR(?d) AS ?n) FILTER(?n<2019&&(?n>2017)) "
+    'SERVICE wikibase:label { bd:serviceParam wikibase:language "en". } }'
+)
+
+
+def test_a_comparison_that_reads_as_an_iri_does_not_unbalance_the_brackets(client):
+    plain = COMPARISON.replace('SERVICE wikibase:label { bd:serviceParam wikibase:language "en". } ', "")
+    accept = {"Accept": "application/sparql-results+json"}
+    without = client.post("/sparql", data={"query": plain}, headers=accept)
+    assert without.status_code == 200, without.get_data(as_text=True)
+    response = client.post("/sparql", data={"query": COMPARISON}, headers=accept)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == without.get_json()
+
+
+def test_after_such_a_comparison_the_filter_ends_where_the_engine_ends_it(kg):
+    # Were the FILTER read to the end of the group, ?m would occur only in it: no ?mLabel.
+    query = (
+        "SELECT ?mLabel WHERE { VALUES ?n { 2018 } FILTER(?n<2019&&(?n>2017)) VALUES ?m { wd:Q7747 } "
+        + service("ru")
+        + " }"
+    )
+    assert one(kg, query) == {"mLabel": PUTIN["ru"] + "@ru"}
+
+
+def test_a_real_iri_with_a_lone_parenthesis_still_balances(kg):
+    query = "SELECT ?xLabel WHERE { VALUES ?x { <http://example.org/a(> } " + service("en") + " }"
+    assert one(kg, query) == {"xLabel": "http://example.org/a("}
+
+
+def test_generated_names_avoid_a_variable_the_lexical_rules_read_inside_an_iri(kg):
+    # ?_lbl1 occurs only inside `<4&&(…&&?n>`: the engine sees it, unbound, so the FILTER holds.
+    query = (
+        "SELECT ?xLabel WHERE { VALUES (?x ?n) { (wd:Q7747 3) } FILTER(?n<4&&(!BOUND(?_lbl1)&&?n>0)) "
+        + service("ru")
+        + " }"
+    )
+    assert "?__lbl1" in expand(query)
+    assert one(kg, query) == {"xLabel": PUTIN["ru"] + "@ru"}
+
+
+COMMENTED = """# Every meeting, labelled by the label service
+SELECT ?m ?mLabel ?city ?cityLabel ?country ?countryLabel ?occasion ?occasionLabel ?status ?statusLabel
+WHERE {
+  ?m a hos:Meeting ; hos:location ?city ; hos:country ?country ; sdo:eventStatus ?status .
+  OPTIONAL { ?m hos:occasion ?occasion }  # not every meeting has one
+  SERVICE wikibase:label { bd:serviceParam wikibase:language "[AUTO_LANGUAGE],bn,ru". }
+}"""
+
+
+def test_a_comment_that_mentions_the_service_does_not_bring_the_limit_for_service_queries(client):
+    assert len(COMMENTED.encode()) < 450
+    response = client.post("/sparql", data={"query": COMMENTED}, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["results"]["bindings"][0]["mLabel"]["xml:lang"] == "en"
+
+
+def test_the_rewrite_drops_comments_and_keeps_the_lines():
+    out = expand(COMMENTED)
+    assert "#" not in out and "service" not in out.lower()
+    assert out.count("\n") == COMMENTED.count("\n")
+    assert out.split("\n")[4].rstrip() == "  OPTIONAL { ?m hos:occasion ?occasion }"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "?x <urn:x:p> ?o . ?x ex:a\\#b ?c # the label service",  # a local name's escape reads as a comment
+        "?x <urn:x:\\u0061#b> ?o # the label service",  # an escape in an IRI: one IRI to the engine
+        "?x <urn:x:p> ?o # the label service\r?x ?q ?r",  # a bare \r: parsers may differ
+    ],
+)
+def test_a_comment_the_lexical_rules_may_misread_is_kept(line):
+    query = f"SELECT ?xLabel WHERE {{\n{line}\n{service('en')}\n}}"
+    assert "# the label service" in expand(query)
+
+
+def test_a_service_beside_the_label_service_keeps_the_limit_for_service_queries_on_the_rewritten_text():
+    wikidata = "SERVICE <https://query.wikidata.org/sparql> { ?x ?p ?o }"
+    labels = "?xLabel ?xAltLabel ?xDescription ?yLabel ?yAltLabel ?yDescription"
+    query = f"SELECT {labels} WHERE {{ VALUES (?x ?y) {{ }} {wikidata} {service('en,bn,ru')} }}"
+    assert len(query.encode()) < 4096 < len(expand(query).encode())
+    with pytest.raises(PayloadTooLarge, match="a query that mentions SERVICE is"):
+        protocol.build_job(query, MultiDict(), {}, Settings(), "http://localhost/sparql")
+
+
+@pytest.mark.parametrize(
+    ("manual", "name"),
+    [
+        ("?m rdfs:label ?m", "?m"),
+        ("?m rdfs:label ?d", "?d"),  # ?d is bound by the group
+        ("?m rdfs:label ?a ; schema:description ?a", "?a"),
+    ],
+)
+def test_a_manual_binding_of_a_variable_already_bound_names_it(client, manual, name):
+    query = "SELECT * WHERE { ?m wdt:P585 ?d " + service("en", manual) + " }"
+    response = client.post("/sparql", data={"query": query})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert re.search(re.escape(name) + r"\b", error) and "SERVICE wikibase:label" in error
+    assert "syntax error" not in error
+
+
+def test_a_manual_binding_used_afterwards_as_a_subject_is_fine(kg):
+    labels = "?m rdfs:label ?a . ?a rdfs:label ?b"
+    query = "SELECT ?b WHERE { VALUES ?m { wd:Q7747 } " + service("en", labels) + " }"
+    assert one(kg, query) == {"b": PUTIN["en"]}  # the label of a literal: its ID fallback, STR(?a)

@@ -40,7 +40,7 @@ from urllib.parse import urljoin
 from kg.errors import BadRequest, Forbidden, PayloadTooLarge
 from kg.iris import PREFIXES
 
-_TOKEN = re.compile(
+TOKEN = re.compile(
     r"""
     (?P<comment>\#[^\n\r]*)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
@@ -78,11 +78,11 @@ def normalise(query: str) -> str:
 
 
 def _significant(query: str) -> list[tuple[str, str]]:
-    tokens = ((m.lastgroup or "", m.group()) for m in _TOKEN.finditer(query))
+    tokens = ((m.lastgroup or "", m.group()) for m in TOKEN.finditer(query))
     return [(kind, text) for kind, text in tokens if kind not in ("space", "comment")]
 
 
-_LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")
+LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")
 
 
 def scan(query: str, base_iri: str | None = None) -> Scan:
@@ -107,7 +107,7 @@ def scan(query: str, base_iri: str | None = None) -> Scan:
             return "?" + text[1:]
         if kind == "pname":
             prefix, local = text.split(":", 1)
-            return prefixes.get(prefix, f"(undeclared prefix {prefix}:)") + _LOCAL_ESCAPE.sub(r"\1", local)
+            return prefixes.get(prefix, f"(undeclared prefix {prefix}:)") + LOCAL_ESCAPE.sub(r"\1", local)
         return f"(not a target: {text!r})"
 
     for i, (kind, text) in enumerate(tokens):
@@ -136,7 +136,7 @@ def scan(query: str, base_iri: str | None = None) -> Scan:
         elif kind == "pname" and text.split(":", 1)[0].upper() == "SERVICE":
             # Oxigraph reads `SERVICE:x` as the keyword and the name `:x`.
             local = text.split(":", 1)[1]
-            services.append(prefixes.get("", "(undeclared prefix :)") + _LOCAL_ESCAPE.sub(r"\1", local))
+            services.append(prefixes.get("", "(undeclared prefix :)") + LOCAL_ESCAPE.sub(r"\1", local))
     return Scan(max_depth, has_dataset, tuple(services))
 
 

@@ -20,7 +20,9 @@ endpoints) checks, and the engine runs, a query without it. WDQS's rules:
   language that has any, joined with ", ". Unbound when ``?x`` is.
 * Manual mode: ``?x rdfs:label ?name`` (or ``schema:description``,
   ``skos:altLabel``) inside the service binds ``?name`` the same way; the
-  variables bound so get no automatic binding.
+  variables bound so get no automatic binding. A variable the service's
+  group binds already, or that the service binds twice, is refused: a BIND
+  may not bind it again.
 * The service runs after the rest of its group: its patterns are inserted at
   the end of the enclosing group, and the SERVICE clause becomes ``{}``. A
   service in a nested group binds its variables there; the services around it
@@ -30,24 +32,45 @@ The text is read with the guard's lexical rules (kg.guard), so the letters
 "SERVICE wikibase:label" in a string or a comment are left alone. The rewrite
 keeps the lines of the user's text where they were (the generated patterns
 stand on the line of their group's closing brace), so the engine's syntax
-errors point at the user's lines. A query whose text cannot name the label
-service is returned unchanged without being read.
+errors point at the user's lines. A comparison written without spaces,
+``FILTER(?n<2019&&(?n>2017))``, reads as an IRI to those rules: its brackets
+count, as kg.guard.scan counts them (unless the query balances only with them
+left out, as a real ``<http://example.org/a(>`` needs). A query whose text
+cannot name the label service is returned unchanged without being read.
+
+A query it rewrites loses its comments (each up to its line break, which
+stays): they mean nothing, and a comment such as "# labelled by the label
+service" would otherwise bring the guard's limit for queries that mention
+SERVICE (kg.guard.SERVICE_QUERY_LIMIT, 4 KiB). A comment the lexical rules
+might misread (a backslash before it on its line, as in ``ex:a\\#b``, or a
+bare carriage return after it) is kept. A query that calls an allowlisted
+SERVICE beside the label service keeps that limit, on the rewritten text:
+that is the text rdflib parses.
+
+Limits: at most MAX_LANGUAGES languages per service (a BadRequest), and with
+``max_length`` the rewritten text is refused (PayloadTooLarge) before it is
+written when a lower bound of its size (labels × languages × the smallest
+pattern one of them takes) is already too long, and otherwise as soon as the
+text being written grows beyond the limit.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from kg.errors import BadRequest, PayloadTooLarge
-from kg.guard import _LOCAL_ESCAPE, _TOKEN, QUERY_FORMS
+from kg.guard import LOCAL_ESCAPE, QUERY_FORMS, TOKEN
 from kg.iris import PREFIXES, WDQS
 
 LABEL_SERVICE = WDQS["wikibase"] + "label"
 LANGUAGE = WDQS["wikibase"] + "language"
 SERVICE_PARAM = WDQS["bd"] + "serviceParam"
 AUTO_LANGUAGE = "[AUTO_LANGUAGE]"
+MAX_LANGUAGES = 32  # per service: the patterns grow as labels × languages
 ENTITY = WDQS["wd"]
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -90,18 +113,22 @@ def expand(query: str, *, auto_language: str = "en", max_length: int | None = No
     predeclared prefixes (kg.iris.PREFIXES) where the query leaves them as they
     are. With ``max_length`` (UTF-8 bytes), a query already longer is returned as
     it is (the guard refuses it), and one the rewrite makes longer is refused
-    (PayloadTooLarge). A malformed label service is a BadRequest naming the problem.
+    (PayloadTooLarge), before the patterns are written where it can tell. A
+    malformed label service is a BadRequest naming the problem.
     """
     if not _MARKER.search(query):
         return query
     if max_length is not None and len(query.encode("utf-8")) > max_length:
         return query
     auto = _language_code(auto_language, "the automatic language")
-    tokens = _tokens(query)
+    tokens, comments = _tokens(query)
     services = _find_services(tokens)
     if not services:
         return query
-    match, group_of = _brackets(tokens)
+    try:  # `?n<2019&&(?n>` is "less than" to the engine: its brackets count (as in kg.guard.scan) …
+        match, group_of = _brackets(tokens, in_iris=True)
+    except BadRequest:  # … unless the query balances only as a real IRI, such as <http://x/a(>
+        match, group_of = _brackets(tokens, in_iris=False)
     inside = [False] * len(tokens)  # the tokens of label services
     groups: dict[int, _Service] = {}  # the { of a group → its label service
     for service in services:
@@ -117,23 +144,72 @@ def expand(query: str, *, auto_language: str = "en", max_length: int | None = No
                 "languages and triples"
             )
         groups[group] = service
-    scopes = _Scopes(tokens, match, group_of, inside)
 
-    fresh = _Fresh(tokens)
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in characters
-    for service in services:
-        # The SERVICE clause becomes an empty group (a `.` after it stays valid); its lines stay.
-        start, end = tokens[service.keyword].start, tokens[service.body[1]].end
-        edits.append((start, end, "{}" + "\n" * query.count("\n", start, end)))
+    # Each SERVICE clause becomes an empty group (a `.` after it stays valid), each comment outside
+    # them nothing; the line breaks stay.
+    spans = [(tokens[service.keyword].start, tokens[service.body[1]].end) for service in services]
+    edits = [(start, end, "{}" + "\n" * query.count("\n", start, end)) for start, end in spans]
+    starts = [start for start, _ in spans]
+    for start, end in comments:
+        at = bisect.bisect(starts, start) - 1
+        if at < 0 or start >= spans[at][1]:
+            edits.append((start, end, ""))
     size = len(query.encode("utf-8")) + sum(len(r) - len(query[a:b].encode("utf-8")) for a, b, r in edits)
+
+    plan = _targets(groups, match, _Scopes(tokens, match, group_of, inside))
+    if max_length is not None:
+        least = sum(len(targets) * len(service.languages) for _, service, targets in plan) * _LEAST_PATTERN
+        if size + least > max_length:
+            raise _too_large(max_length)
+    fresh = _Fresh(query)
+    for close, service, targets in plan:
+        pieces = []  # at the end of the group, on the line of its closing brace
+        for piece in _patterns(targets, service.languages, service.prefixes, fresh):
+            pieces.append(piece)
+            size += len(piece.encode("utf-8")) + 1  # and a space before it
+            if max_length is not None and size + 1 > max_length:  # and one after the last
+                raise _too_large(max_length)
+        if pieces:
+            size += 1
+            edits.append((tokens[close].start, tokens[close].start, " " + " ".join(pieces) + " "))
+    out, at = [], 0
+    for start, end, text in sorted(edits):
+        out += [query[at:start], text]
+        at = end
+    return "".join([*out, query[at:]])
+
+
+def _too_large(max_length: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"written out as plain SPARQL, the query's label service makes it more than {max_length} "
+        f"bytes, the limit; ask for fewer labels or languages"
+    )
+
+
+def _targets(
+    groups: dict[int, _Service], match: dict[int, int], scopes: _Scopes
+) -> list[tuple[int, _Service, list[tuple[str, str, str]]]]:
+    """For each group with a label service: its closing brace, the service, and the (subject term,
+    kind, name) it binds; inner groups first, since a variable they bind is not bound again around them."""
+    plan = []
     bound: dict[int, set[str]] = {}  # a group → the variables its label service binds
-    # Inner groups first: a variable their service binds is not bound again around them.
     for group in sorted(groups, key=lambda g: match[g] - g):
         service, close = groups[group], match[group]
         inner = {v for g, names in bound.items() if group < g < close for v in names}
-        targets = [t for t in service.manual if t[2] not in inner]
-        taken = inner | {name for _, _, name in service.manual}
         in_group = scopes.group_variables(group)
+        targets, taken = [], set(inner)
+        for target in service.manual:
+            name = target[2]
+            if name in inner:
+                continue
+            if name in in_group or name in taken:
+                raise BadRequest(
+                    f"SERVICE wikibase:label cannot bind ?{name}: "
+                    + ("it binds it twice" if name in taken else "its group binds it already")
+                    + " (a BIND may not bind a variable again); give the label a variable of its own"
+                )
+            targets.append(target)
+            taken.add(name)
         for name in sorted(scopes.query_variables(service.keyword)):
             kind = next((k for k in _SUFFIXES if name.endswith(k) and len(name) > len(k)), None)
             # ?x must be bound in the group, and ?xLabel not already (by the user's own patterns).
@@ -141,30 +217,26 @@ def expand(query: str, *, auto_language: str = "en", max_length: int | None = No
                 targets.append(("?" + name[: -len(kind)], kind, name))
                 taken.add(name)
         bound[group] = taken
-        text = _generate(targets, service.languages, service.prefixes, fresh)
-        size += len(text.encode("utf-8")) + 2
-        if max_length is not None and size > max_length:
-            raise PayloadTooLarge(
-                f"written out as plain SPARQL, the query's label service makes it more than {max_length} "
-                f"bytes, the limit; ask for fewer labels or languages"
-            )
-        if text:  # at the end of the group, on the line of its closing brace
-            edits.append((tokens[close].start, tokens[close].start, " " + text + " "))
-    pieces, at = [], 0
-    for start, end, text in sorted(edits):
-        pieces += [query[at:start], text]
-        at = end
-    return "".join([*pieces, query[at:]])
+        plan.append((close, service, targets))
+    return plan
 
 
 # ---------------------------------------------------------------- reading the text
 
 
-def _tokens(query: str) -> list[_Tok]:
-    """The significant tokens; a prefixed name's trailing dots are the `.` that follow it."""
-    out = []
-    for m in _TOKEN.finditer(query):
+def _tokens(query: str) -> tuple[list[_Tok], list[tuple[int, int]]]:
+    """The significant tokens (a prefixed name's trailing dots are the `.` that follow it), and the
+    comments that are surely comments: no backslash before them on their line (``ex:a\\#b`` is a
+    name, ``<urn:\\u0061#b>`` an IRI), and a line feed or the end of the text after them."""
+    out, comments = [], []
+    for m in TOKEN.finditer(query):
         kind, text = m.lastgroup or "", m.group()
+        if (
+            kind == "comment"
+            and query[m.end() : m.end() + 1] in ("", "\n")
+            and "\\" not in query[query.rfind("\n", 0, m.start()) + 1 : m.start()]
+        ):
+            comments.append((m.start(), m.end()))
         if kind in ("space", "comment"):
             continue
         if kind == "pname" and text.endswith("."):
@@ -173,17 +245,22 @@ def _tokens(query: str) -> list[_Tok]:
             out += [_Tok("other", ".", m.start() + i, m.start() + i + 1) for i in range(len(core), len(text))]
             continue
         out.append(_Tok(kind, text, m.start(), m.end()))
-    return out
+    return out, comments
 
 
 def _iri(text: str, base: str | None) -> str:
     return urljoin(base, text) if base else text
 
 
-def _pname(text: str, prefixes: dict[str, str]) -> str | None:
-    prefix, local = text.split(":", 1)
+def _resolve(tok: _Tok, prefixes: dict[str, str], base: str | None) -> str | None:
+    """The IRI an IRI or prefixed-name token stands for (None: neither, or an undeclared prefix)."""
+    if tok.kind == "iri":
+        return _iri(tok.text[1:-1], base)
+    if tok.kind != "pname":
+        return None
+    prefix, local = tok.text.split(":", 1)
     namespace = prefixes.get(prefix)
-    return None if namespace is None else namespace + _LOCAL_ESCAPE.sub(r"\1", local)
+    return None if namespace is None else namespace + LOCAL_ESCAPE.sub(r"\1", local)
 
 
 def _find_services(tokens: list[_Tok]) -> list[_Service]:
@@ -202,40 +279,45 @@ def _find_services(tokens: list[_Tok]) -> list[_Service]:
             at = i + 1
             if at < len(tokens) and tokens[at].kind == "word" and tokens[at].text.upper() == "SILENT":
                 at += 1
-            if at + 1 >= len(tokens) or tokens[at + 1].text != "{":
-                continue
-            target = tokens[at]
-            if target.kind == "iri":
-                iri = _iri(target.text[1:-1], base)
-            elif target.kind == "pname":
-                iri = _pname(target.text, prefixes)
-            else:
-                continue
-            if iri == LABEL_SERVICE:
+            if (
+                at + 1 < len(tokens)
+                and tokens[at + 1].text == "{"
+                and (_resolve(tokens[at], prefixes, base) == LABEL_SERVICE)
+            ):
                 found.append(_Service(i, (at + 1, -1), dict(prefixes), base))
     return found
 
 
-def _brackets(tokens: list[_Tok]) -> tuple[dict[int, int], list[int | None]]:
-    """Each { or ( and its match, and for every token the innermost { around it (None: none)."""
+def _brackets(tokens: list[_Tok], *, in_iris: bool) -> tuple[dict[int, int], list[int | None]]:
+    """Each { or ( and its match, and for every token the innermost { around it (None: none).
+    With ``in_iris``, the ( and ) inside IRI tokens count too (an IRI holds no braces)."""
     match: dict[int, int] = {}
-    stack: list[int] = []
+    stack: list[tuple[int, str]] = []
     braces: list[int] = []
     group_of: list[int | None] = []
+
+    def close(i: int, char: str) -> None:
+        opening = "{" if char == "}" else "("
+        if not stack or stack[-1][1] != opening:
+            raise _unbalanced()
+        match[stack.pop()[0]] = i
+
     for i, tok in enumerate(tokens):
         if tok.kind == "close":
-            opening = "{" if tok.text == "}" else "("
-            if not stack or tokens[stack[-1]].text != opening:
-                raise _unbalanced()
-            j = stack.pop()
-            match[j] = i
-            if opening == "{":
+            close(i, tok.text)
+            if tok.text == "}":
                 braces.pop()
         group_of.append(braces[-1] if braces else None)
         if tok.kind == "open":
-            stack.append(i)
+            stack.append((i, tok.text))
             if tok.text == "{":
                 braces.append(i)
+        elif tok.kind == "iri" and in_iris:
+            for char in tok.text:
+                if char == "(":
+                    stack.append((i, char))
+                elif char == ")":
+                    close(i, char)
     if stack:
         raise _unbalanced()
     return match, group_of
@@ -255,7 +337,12 @@ def _string(tok: _Tok) -> str:
     def unescape(m: re.Match) -> str:
         code = m.group(1)
         if code[0] in "uU" and len(code) > 1:
-            return chr(int(code[1:], 16))
+            point = int(code[1:], 16)
+            if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+                raise BadRequest(
+                    f"the string {tok.text} has the escape \\{code}, which is not a Unicode character"
+                )
+            return chr(point)
         if code in _STRING_ESCAPES:
             return _STRING_ESCAPES[code]
         raise BadRequest(f"the string {tok.text} has an escape SPARQL does not know: \\{code}")
@@ -295,6 +382,11 @@ def _read_body(service: _Service, tokens: list[_Tok], auto: str) -> None:
                     language = _language_code(code, "the wikibase:language of SERVICE wikibase:label")
                     if language not in service.languages:
                         service.languages.append(language)
+                    if len(service.languages) > MAX_LANGUAGES:
+                        raise BadRequest(
+                            f"SERVICE wikibase:label takes at most {MAX_LANGUAGES} languages; this one "
+                            "lists more"
+                        )
         elif predicate in _KINDS:
             if subject[0] not in ("var", "iri"):
                 raise BadRequest(
@@ -333,10 +425,8 @@ def _triples(body: list[_Tok], service: _Service) -> list[tuple[tuple[str, str],
         at += 1
         if tok.kind == "var":
             return ("var", "?" + tok.text[1:])
-        if tok.kind == "iri":
-            return ("iri", _iri(tok.text[1:-1], service.base))
-        if tok.kind == "pname":
-            iri = _pname(tok.text, service.prefixes)
+        if tok.kind in ("iri", "pname"):
+            iri = _resolve(tok, service.prefixes, service.base)
             if iri is None:
                 prefix = tok.text.split(":", 1)[0]
                 raise BadRequest(
@@ -441,13 +531,12 @@ class _Scopes:
 
 
 class _Fresh:
-    """Variable names the user's query does not use (?_lbl1, ?_lbl2, …)."""
+    """Variable names the user's text does not use (?_lbl1, ?_lbl2, …): not even where the lexical
+    rules see none, as in ``FILTER(?n<2&&(?_lbl1>1))``."""
 
-    def __init__(self, tokens: list[_Tok]) -> None:
-        used = {t.text[1:] for t in tokens if t.kind == "var"}
-        self.prefix = "_lbl"
-        while any(name.startswith(self.prefix) for name in used):
-            self.prefix = "_" + self.prefix
+    def __init__(self, query: str) -> None:
+        underscores = max((len(m.group(1)) for m in re.finditer(r"[?$](_*)lbl", query)), default=0)
+        self.prefix = "_" * (underscores + 1) + "lbl"
         self.count = 0
 
     def __call__(self) -> str:
@@ -455,38 +544,37 @@ class _Fresh:
         return f"?{self.prefix}{self.count}"
 
 
-def _generate(
+def _patterns(
     targets: list[tuple[str, str, str]], languages: list[str], prefixes: dict[str, str], fresh: _Fresh
-) -> str:
-    """Patterns binding each (subject, kind, ?name) of ``targets``, in the order of ``languages``.
-    IRIs are written as prefixed names where the query's prefixes say the same as the predeclared ones."""
-    out: list[str] = []
+) -> Iterator[str]:
+    """Patterns binding each (subject, kind, ?name) of ``targets``, in the order of ``languages``,
+    one at a time. IRIs are written as prefixed names where the query's prefixes say the same as the
+    predeclared ones."""
     subjects: dict[str, str] = {}
     for subject, kind, name in targets:
         if subject not in subjects:
             # The patterns look values up on a copy of ?x that is always bound: a fresh blank node,
             # which no triple has, when ?x is unbound (an OPTIONAL on an unbound ?x would bind it to
             # every labelled resource). The ID fallback reads ?x itself: an error when it is unbound.
-            subjects[subject] = node = fresh()
+            subjects[subject] = fresh()
             value = f"COALESCE({subject}, BNODE())" if subject.startswith("?") else subject
-            out.append(f"BIND({value} AS {node})")
-        node = subjects[subject]
-        if kind == "AltLabel":
-            found = [_alt_labels(node, _short(ALT_LABEL, prefixes), lang, fresh) for lang in languages]
-            out += [pattern for pattern, _ in found]
-            choices = [f'STRLANG({v}, "{lang}")' for (_, v), lang in zip(found, languages, strict=True)]
-        else:
-            predicate = _short(RDFS_LABEL if kind == "Label" else DESCRIPTION, prefixes)
-            found = [_one_value(node, predicate, language, fresh) for language in languages]
-            out += [pattern for pattern, _ in found]
-            choices = [v for _, v in found]
-            if kind == "Label":  # no label in any language: the item's ID, or the IRI
-                choices.append(
-                    f'IF(ISIRI({subject}) && STRSTARTS(STR({subject}), "{ENTITY}"), '
-                    f'STRAFTER(STR({subject}), "{ENTITY}"), STR({subject}))'
-                )
-        out.append(f"BIND(COALESCE({', '.join(choices)}) AS ?{name})")
-    return " ".join(out)
+            yield f"BIND({value} AS {subjects[subject]})"
+        node, choices = subjects[subject], []
+        for language in languages:
+            if kind == "AltLabel":
+                pattern, value = _alt_labels(node, _short(ALT_LABEL, prefixes), language, fresh)
+                choices.append(f'STRLANG({value}, "{language}")')
+            else:
+                predicate = _short(RDFS_LABEL if kind == "Label" else DESCRIPTION, prefixes)
+                pattern, value = _one_value(node, predicate, language, fresh)
+                choices.append(value)
+            yield pattern
+        if kind == "Label":  # no label in any language: the item's ID, or the IRI
+            choices.append(
+                f'IF(ISIRI({subject}) && STRSTARTS(STR({subject}), "{ENTITY}"), '
+                f'STRAFTER(STR({subject}), "{ENTITY}"), STR({subject}))'
+            )
+        yield f"BIND(COALESCE({', '.join(choices)}) AS ?{name})"
 
 
 def _short(iri: str, prefixes: dict[str, str]) -> str:
@@ -500,7 +588,7 @@ def _same_language(variable: str, language: str) -> str:
     return f'LCASE(LANG({variable})) = "{language}"'
 
 
-def _one_value(node: str, predicate: str, language: str, fresh: _Fresh) -> tuple[str, str]:
+def _one_value(node: str, predicate: str, language: str, fresh: Callable[[], str]) -> tuple[str, str]:
     """One value of ``predicate`` in ``language`` (the smallest, should there be several)."""
     value, other = fresh(), fresh()
     pattern = (
@@ -511,7 +599,7 @@ def _one_value(node: str, predicate: str, language: str, fresh: _Fresh) -> tuple
     return pattern, value
 
 
-def _alt_labels(node: str, predicate: str, language: str, fresh: _Fresh) -> tuple[str, str]:
+def _alt_labels(node: str, predicate: str, language: str, fresh: Callable[[], str]) -> tuple[str, str]:
     """Every alternative label in ``language``, joined with ", " in code point order (SPARQL leaves
     GROUP_CONCAT's order open; pyoxigraph and rdflib both keep the order of an ordered subquery)."""
     joined, each, text = fresh(), fresh(), fresh()
@@ -522,3 +610,7 @@ def _alt_labels(node: str, predicate: str, language: str, fresh: _Fresh) -> tupl
         f"GROUP BY {node} }}"
     )
     return pattern, joined
+
+
+# The fewest bytes the pattern for one label in one language takes: its text without any names.
+_LEAST_PATTERN = min(len(write("", "", "", lambda: "")[0]) for write in (_one_value, _alt_labels))
