@@ -38,12 +38,16 @@ class _Graph:
 
 
 @pytest.fixture(scope="module")
-def shown(settings):
+def reasoned(settings):
     loaded = load(settings)
-    inference = closure(loaded.ontology, loaded.data)
-    return _Graph(
-        loaded.ontology, loaded.data, inference.inferred, view(loaded.ontology, loaded.data).triples
-    )
+    return loaded, closure(loaded.ontology, loaded.data).inferred
+
+
+@pytest.fixture()
+def shown(reasoned):
+    # The view itself per test (0.1 s), so that make mutation (mutmut) attributes kg.wikibase to every test.
+    loaded, inferred = reasoned
+    return _Graph(loaded.ontology, loaded.data, inferred, view(loaded.ontology, loaded.data).triples)
 
 
 def _rows(shown, query: str) -> list[tuple[str, ...]]:
@@ -307,3 +311,56 @@ def test_described_by_source_cites_the_sentence_the_resource_comes_from(shown):
     )
     assert rows == {(SENTENCE + "p3-s1",)}  # Helsinki: named in 3.1 only; not "stated in Wikidata"
     assert not _rows(shown, "SELECT ?n WHERE { ?n a hos:EditorialNote ; wdt:P1343 ?d }")
+
+
+def test_each_view_triple_has_the_derivation_that_explains_it(reasoned):
+    from rdflib import URIRef
+    from rdflib.namespace import OWL
+
+    from kg.namespaces import HOS, WDT
+    from kg.namespaces import WD as WDNS
+
+    loaded, _ = reasoned
+    out = view(loaded.ontology, loaded.data)
+    assert set(out.triples) == set(out.derivations)  # every triple, and only those
+    helsinki, putin = URIRef(ID + "meeting/2018-07-16-helsinki"), URIRef(ID + "person/vladimir-putin")
+    step = out.derivations[(helsinki, WDT.P710, WDNS.Q7747)]
+    assert step.rule == "wikibase-P710"
+    assert step.premises == ((helsinki, HOS.participant, putin), (putin, OWL.sameAs, WDNS.Q7747))
+    hamburg, city, germany = (
+        URIRef(ID + x) for x in ("meeting/2017-07-07-hamburg", "place/hamburg", "place/germany")
+    )
+    step = out.derivations[(hamburg, WDT.P17, WDNS.Q183)]
+    assert step.rule == "wikibase-P17"  # a chain: both links, then the value's Wikidata link
+    assert step.premises == (
+        (hamburg, HOS.location, city),
+        (city, HOS.inCountry, germany),
+        (germany, OWL.sameAs, WDNS.Q183),
+    )
+    assert (
+        out.queries["wikibase-P17"].property == "P17" and "hos:inCountry" in out.queries["wikibase-P17"].text
+    )
+
+
+def test_statement_reference_and_value_nodes_are_project_iris_named_as_documented(shown):
+    (st,) = _rows(shown, "SELECT ?st WHERE { meeting:2018-07-16-helsinki p:P710 ?st . ?st ps:P710 wd:Q7747 }")
+    assert re.fullmatch(re.escape(ID) + r"claim/meeting-2018-07-16-helsinki-P710-[0-9a-f]{10}", st[0])
+    (st,) = _rows(shown, "SELECT ?st WHERE { wd:Q7747 p:P39 ?st }")
+    assert re.fullmatch(re.escape(ID) + r"claim/Q7747-P39-[0-9a-f]{10}", st[0])
+    refs = _set(shown, "SELECT ?ref WHERE { meeting:2018-07-16-helsinki p:P17/prov:wasDerivedFrom ?ref }")
+    assert refs == {(ID + "reference/04dab6a38e74675e-p3-s1",), (ID + "reference/wikidata",)}
+    (tv,) = _rows(shown, "SELECT ?v WHERE { meeting:2018-07-16-helsinki p:P585/psv:P585 ?v }")
+    assert re.fullmatch(re.escape(ID) + r"value/[0-9a-f]{16}", tv[0])
+
+
+def test_a_quotation_keeps_its_language(shown):
+    rows = _set(
+        shown, "SELECT ?q WHERE { statement:2017-07-07-trump-amazing wdt:P1683 ?q FILTER(LANG(?q) = 'bn') }"
+    )
+    assert rows == {("আশ্চর্যজনক",)}
+    assert (
+        _rows(
+            shown, "SELECT ?q WHERE { statement:2017-07-07-trump-amazing wdt:P1683 ?q FILTER(LANG(?q) = '') }"
+        )
+        == []
+    )
