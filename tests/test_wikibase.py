@@ -364,3 +364,51 @@ def test_a_quotation_keeps_its_language(shown):
         )
         == []
     )
+
+
+def test_every_view_triple_names_the_query_that_made_it(reasoned):
+    from rdflib import URIRef
+    from rdflib.namespace import OWL, RDFS
+
+    from kg.namespaces import HOS, WDT
+    from kg.namespaces import WD as WDNS
+
+    loaded, _ = reasoned
+    out = view(loaded.ontology, loaded.data)
+    claim_of = {
+        st: str(p).rsplit("/", 1)[1] for s, p, st in out.triples if str(p).startswith(WDQS["p"] + "P")
+    }
+    for (s, p, o), step in out.derivations.items():
+        if s in claim_of:  # a statement's own triples: ps:, psv:, pq:, its rank, its references
+            assert step.rule == f"wikibase-{claim_of[s]}", (s, p, o, step.rule)
+        elif str(p).startswith((WDQS["wdt"] + "P", WDQS["p"] + "P")):  # truthy, and item p:Pn statement
+            assert step.rule == "wikibase-" + str(p).rsplit("/", 1)[1], (s, p, o, step.rule)
+        elif str(s).startswith(WDQS["wd"] + "P"):
+            assert step.rule == "wikibase-_properties" and step.premises[0][1] == RDFS.label
+        elif p == URIRef(WDQS["schema"] + "description"):
+            assert step.rule == "wikibase-_descriptions"
+        else:  # a time value's or a reference's own triples: made for some statement
+            assert step.rule.startswith("wikibase-P"), (s, p, o, step.rule)
+    meeting, putin = URIRef(ID + "meeting/2017-07-07-hamburg"), URIRef(ID + "person/vladimir-putin")
+    step = out.derivations[(WDNS.Q7747, WDT.P1344, meeting)]  # read backwards: the premise is the meeting's
+    assert step.premises == ((meeting, HOS.participant, putin), (putin, OWL.sameAs, WDNS.Q7747))
+
+
+def test_items_have_their_descriptions_and_nothing_else_does(shown):
+    (comment,) = _rows(
+        shown,
+        "SELECT ?c WHERE { meeting:2017-07-07-hamburg rdfs:comment ?c ; schema:description ?c "
+        "FILTER(LANG(?c) = 'en') }",
+    )
+    assert comment[0].startswith("The first official meeting")
+    assert not shown.query("ASK { source:wikidata schema:description ?d }")  # a reference work, not an item
+    assert not shown.query("ASK { meeting:2018-11-buenos-aires schema:description ?d }")  # not in the view
+
+
+def test_every_encounter_has_its_place_date_and_country(shown):
+    rows = _set(
+        shown,
+        "SELECT ?m WHERE { ?m wdt:P31 wd:Q2761147 ; wdt:P276 ?place ; wdt:P585 ?date ; wdt:P17 ?country ; "
+        "wdt:P361 ?whole }",
+    )
+    assert len(rows) == 5  # all six but Helsinki, which was held at no summit or occasion
