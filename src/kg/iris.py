@@ -74,6 +74,7 @@ WDQS: dict[str, str] = {
     "prn": WIKIDATA + "prop/reference/value-normalized/",
     "wikibase": "http://wikiba.se/ontology#",
     "bd": "http://www.bigdata.com/rdf#",
+    "hint": "http://www.bigdata.com/queryHints#",  # Blazegraph's optimizer hints (dropped: kg.label_service)
     "schema": "http://schema.org/",
     "cc": "http://creativecommons.org/ns#",
     "ontolex": "http://www.w3.org/ns/lemon/ontolex#",

@@ -8,7 +8,9 @@ endpoints) checks, and the engine runs, a query without it. WDQS's rules:
 
 * Languages come from ``bd:serviceParam wikibase:language "a,b,c"`` (several
   such triples add to the list), first choice first; ``[AUTO_LANGUAGE]`` is the
-  caller's language. A language matches a literal's tag exactly (lowercase):
+  caller's language (the endpoint's: the request's ?lang=, else the best match
+  of its Accept-Language among the pages' languages, else "en"; ``kg query``'s:
+  "en"). A language matches a literal's tag exactly (lowercase):
   "en" does not match "en-gb".
 * Automatic mode: for every ``?xLabel``, ``?xAltLabel`` and ``?xDescription`` of
   the innermost query around the service (its projection, ORDER BY, anywhere in
@@ -36,7 +38,8 @@ errors point at the user's lines. A comparison written without spaces,
 ``FILTER(?n<2019&&(?n>2017))``, reads as an IRI to those rules: its brackets
 count, as kg.guard.scan counts them (unless the query balances only with them
 left out, as a real ``<http://example.org/a(>`` needs). A query whose text
-cannot name the label service is returned unchanged without being read.
+can name neither the label service nor a query hint is returned unchanged
+without being read.
 
 A query it rewrites loses its comments (each up to its line break, which
 stays): they mean nothing, and a comment such as "# labelled by the label
@@ -46,6 +49,23 @@ might misread (a backslash before it on its line, as in ``ex:a\\#b``, or a
 bare carriage return after it) is kept. A query that calls an allowlisted
 SERVICE beside the label service keeps that limit, on the rewritten text:
 that is the text rdflib parses.
+
+Blazegraph's query hints, as WDQS queries carry them (``hint:Query
+hint:optimizer "None" .``, ``?x wdt:P31 ?c . hint:Prior hint:rangeSafe true .``),
+are dropped first, in every group (a label service's too): each triple whose
+subject is a hint scope (hint:Query, hint:SubQuery, hint:Group,
+hint:GroupAndSubGroups, hint:Prior, in the namespace
+http://www.bigdata.com/queryHints#, whatever the prefix or an IRI writes it as),
+whose predicates are in that namespace and whose objects are literals, with the
+``.`` that ends it (its line breaks stay). They cost nothing to drop: they only
+steer Blazegraph's planner, Oxigraph plans each query itself (and rdflib
+evaluates as written), and no answer depends on them. ``hint:`` is predeclared
+(kg.iris.WDQS), so a hint is never read as a pattern that matches nothing: a name
+in the namespace anywhere else (``?x wdt:P31 ?c ; hint:Prior …``, which WDQS
+refuses too, a hint with a variable as its value, or an IRI of the namespace in
+an expression) is a BadRequest naming it and its line. A CONSTRUCT template is
+left alone: Blazegraph reads no hints there either. Hints inside strings,
+comments and IRIs of other namespaces are text, left as they are.
 
 Limits: at most MAX_LANGUAGES languages per service (a BadRequest), and with
 ``max_length`` the rewritten text is refused (PayloadTooLarge) before it is
@@ -87,6 +107,28 @@ _STRING_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", '"': '
 _STRING_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
 _EXAMPLE = 'bd:serviceParam wikibase:language "en,bn"'
 
+HINTS = WDQS["hint"]  # Blazegraph's query hints: http://www.bigdata.com/queryHints#
+HINT_SCOPES = ("Query", "SubQuery", "Group", "GroupAndSubGroups", "Prior")
+_SCOPE_IRIS = frozenset(HINTS + scope for scope in HINT_SCOPES)
+# Only a text holding one of these can name a hint: the predeclared prefix, the namespace (in a
+# PREFIX, a BASE or an IRI), or an escape that may spell it.
+_HINT_MARKER = re.compile(r"hint:|queryHints|\\[uU]")
+# The guard's lexical rules, with the \u escapes an IRI may hold (the engine decodes them): a hint's
+# IRI may be spelled so, and must not go unseen.
+_IRI_RULE = r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)'
+if _IRI_RULE not in TOKEN.pattern:
+    raise RuntimeError("kg.guard.TOKEN's rule for IRIs changed: update kg.label_service._IRI_RULE")
+_HINT_TOKEN = re.compile(
+    TOKEN.pattern.replace(
+        _IRI_RULE, r'(?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)'
+    ),
+    TOKEN.flags,
+)
+_IRI_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.\d*[eE][+-]?\d+|\.?\d+[eE][+-]?\d+|\d*\.\d+|\d+)")
+_LANGTAG = re.compile(r"@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*")
+_HINT_EXAMPLE = 'hint:Query hint:optimizer "None" .'
+
 
 @dataclass(frozen=True)
 class _Tok:
@@ -106,21 +148,36 @@ class _Service:
     manual: list[tuple[str, str, str]] = field(default_factory=list)  # (subject term, kind, ?name)
 
 
-def expand(query: str, *, auto_language: str = "en", max_length: int | None = None) -> str:
-    """``query`` with every ``SERVICE wikibase:label { … }`` written as plain SPARQL.
+def expand(
+    query: str, *, auto_language: str | Callable[[], str] = "en", max_length: int | None = None
+) -> str:
+    """``query`` without its query hints, and with every ``SERVICE wikibase:label { … }`` written as
+    plain SPARQL.
 
-    ``auto_language`` stands for ``[AUTO_LANGUAGE]``. The patterns use the
-    predeclared prefixes (kg.iris.PREFIXES) where the query leaves them as they
-    are. With ``max_length`` (UTF-8 bytes), a query already longer is returned as
-    it is (the guard refuses it), and one the rewrite makes longer is refused
-    (PayloadTooLarge), before the patterns are written where it can tell. A
-    malformed label service is a BadRequest naming the problem.
+    ``auto_language`` stands for ``[AUTO_LANGUAGE]``: a language code, or a function that gives
+    it, called only when a label service asks for it (so a caller can tell whether the answer
+    depends on it). The patterns use the predeclared prefixes (kg.iris.PREFIXES) where the query
+    leaves them as they are. With ``max_length`` (UTF-8 bytes), a query already longer is returned
+    as it is, unread (the guard refuses it), and one the rewrite makes longer is refused
+    (PayloadTooLarge), before the patterns are written where it can tell. A malformed label service,
+    or a hint that cannot be dropped, is a BadRequest naming the problem.
     """
-    if not _MARKER.search(query):
+    if not (_MARKER.search(query) or _HINT_MARKER.search(query)):
         return query
     if max_length is not None and len(query.encode("utf-8")) > max_length:
         return query
-    auto = _language_code(auto_language, "the automatic language")
+    if _HINT_MARKER.search(query):
+        query = drop_hints(query)
+        if not _MARKER.search(query):
+            return query
+    chosen: list[str] = []
+
+    def auto() -> str:
+        if not chosen:
+            code = auto_language() if callable(auto_language) else auto_language
+            chosen.append(_language_code(code, "[AUTO_LANGUAGE], the caller's language,"))
+        return chosen[0]
+
     tokens, comments = _tokens(query)
     services = _find_services(tokens)
     if not services:
@@ -224,12 +281,12 @@ def _targets(
 # ---------------------------------------------------------------- reading the text
 
 
-def _tokens(query: str) -> tuple[list[_Tok], list[tuple[int, int]]]:
+def _tokens(query: str, pattern: re.Pattern = TOKEN) -> tuple[list[_Tok], list[tuple[int, int]]]:
     """The significant tokens (a prefixed name's trailing dots are the `.` that follow it), and the
     comments that are surely comments: no backslash before them on their line (``ex:a\\#b`` is a
     name, ``<urn:\\u0061#b>`` an IRI), and a line feed or the end of the text after them."""
     out, comments = [], []
-    for m in TOKEN.finditer(query):
+    for m in pattern.finditer(query):
         kind, text = m.lastgroup or "", m.group()
         if (
             kind == "comment"
@@ -360,7 +417,7 @@ def _language_code(code: str, where: str) -> str:
     return lowered
 
 
-def _read_body(service: _Service, tokens: list[_Tok], auto: str) -> None:
+def _read_body(service: _Service, tokens: list[_Tok], auto: Callable[[], str]) -> None:
     """The languages and the manual-mode triples of one service; a BadRequest for anything else."""
     body = tokens[service.body[0] + 1 : service.body[1]]
     triples = _triples(body, service)
@@ -377,7 +434,7 @@ def _read_body(service: _Service, tokens: list[_Tok], auto: str) -> None:
                 )
             for code in obj[1].split(","):
                 if code.strip().upper() == AUTO_LANGUAGE:
-                    code = auto
+                    code = auto()
                 if code.strip():
                     language = _language_code(code, "the wikibase:language of SERVICE wikibase:label")
                     if language not in service.languages:
@@ -478,6 +535,149 @@ def _triples(body: list[_Tok], service: _Service) -> list[tuple[tuple[str, str],
                 f"SERVICE wikibase:label expected '.' between its triples, found {body[at].text!r}"
             )
     return out
+
+
+# ---------------------------------------------------------------- query hints
+
+
+def drop_hints(query: str) -> str:
+    """``query`` without Blazegraph's query hints (see the module's docstring); the same text when
+    it has none. A name in the hint namespace that is not part of a hint it can drop is a BadRequest
+    naming it. ``expand`` calls it: the protocol's one entry point stays ``expand``."""
+    tokens, _ = _tokens(query, _HINT_TOKEN)
+    prefixes, base = dict(PREFIXES), None
+    spans: list[tuple[int, int]] = []
+    at = 0
+    while at < len(tokens):
+        tok = tokens[at]
+        word = tok.text.upper() if tok.kind == "word" else ""
+        following = [t.kind for t in tokens[at + 1 : at + 3]]
+        if word == "PREFIX" and following == ["pname", "iri"]:
+            prefixes[tokens[at + 1].text.split(":", 1)[0]] = _iri(_unescape_iri(tokens[at + 2]), base)
+            at += 3
+        elif word == "BASE" and following[:1] == ["iri"]:
+            base = _iri(_unescape_iri(tokens[at + 1]), base)
+            at += 2
+        elif word == "CONSTRUCT" and at + 1 < len(tokens) and tokens[at + 1].text == "{":
+            # A template holds triples only, no groups: it ends at the next }. Blazegraph reads no
+            # hints in it (they are triples it constructs).
+            at += 2
+            while at < len(tokens) and tokens[at].text != "}":
+                at += 1
+        elif _in_hints(tok, prefixes, base):
+            end = _hint_end(tokens, at, query, prefixes, base)
+            if end is None:
+                raise _misplaced_hint(query, tok)
+            spans.append((tok.start, tokens[end - 1].end))
+            at = end
+        else:
+            at += 1
+    if not spans:
+        return query
+    out, done = [], 0
+    for start, end in spans:  # a hint's line breaks stay, so the lines stay where they were
+        out += [query[done:start], "\n" * query.count("\n", start, end)]
+        done = end
+    return "".join([*out, query[done:]])
+
+
+def _unescape_iri(tok: _Tok) -> str:
+    """An IRI token's text with its \\u escapes decoded, as the engine reads it."""
+
+    def decode(m: re.Match) -> str:
+        point = int(m.group(1) or m.group(2), 16)
+        return chr(point) if point <= 0x10FFFF else m.group()  # no character: the engine refuses it
+
+    return _IRI_ESCAPE.sub(decode, tok.text[1:-1])
+
+
+def _hint_iri(tok: _Tok, prefixes: dict[str, str], base: str | None) -> str | None:
+    if tok.kind == "iri":
+        return _iri(_unescape_iri(tok), base)
+    return _resolve(tok, prefixes, base)
+
+
+def _in_hints(tok: _Tok, prefixes: dict[str, str], base: str | None) -> bool:
+    iri = _hint_iri(tok, prefixes, base) if tok.kind in ("iri", "pname") else None
+    return iri is not None and iri.startswith(HINTS)
+
+
+def _hint_end(
+    tokens: list[_Tok], at: int, query: str, prefixes: dict[str, str], base: str | None
+) -> int | None:
+    """Where the hint whose scope is ``tokens[at]`` ends (after its `.`, if it has one); None
+    when ``tokens[at]`` does not begin a triple, or the triple is not a hint through and through."""
+    if at == 0 or tokens[at - 1].text not in ("{", "}", ".", ")"):
+        return None  # not a subject: a predicate, an object, or in an expression
+    if _hint_iri(tokens[at], prefixes, base) not in _SCOPE_IRIS:
+        return None
+    at += 1
+    while True:
+        if at >= len(tokens) or not _in_hints(tokens[at], prefixes, base):
+            return None  # the predicate must be a hint
+        at += 1
+        while True:
+            end = _literal_end(tokens, at, query, prefixes, base)
+            if end is None:
+                return None  # a hint's value is a literal
+            at = end
+            if at < len(tokens) and tokens[at].text == ",":
+                at += 1
+                continue
+            break
+        if at >= len(tokens) or tokens[at].text != ";":
+            break
+        while at < len(tokens) and tokens[at].text == ";":
+            at += 1
+        if at >= len(tokens) or tokens[at].text in (".", "}"):
+            break
+    if at < len(tokens) and tokens[at].text == ".":
+        at += 1
+    return at
+
+
+def _literal_end(
+    tokens: list[_Tok], at: int, query: str, prefixes: dict[str, str], base: str | None
+) -> int | None:
+    """The index after the literal at ``tokens[at]`` (a string with its tag or datatype, a number,
+    true or false); None when there is none."""
+    if at >= len(tokens):
+        return None
+    tok = tokens[at]
+    if tok.kind == "string":
+        at += 1
+        if at < len(tokens) and tokens[at].text == "@":
+            tag = _LANGTAG.match(query, tokens[at].start)
+            return None if tag is None else _tokens_to(tokens, at, tag.end())
+        if (
+            at + 2 < len(tokens)
+            and tokens[at].text == tokens[at + 1].text == "^"
+            and tokens[at + 2].kind in ("iri", "pname")
+            and _hint_iri(tokens[at + 2], prefixes, base) is not None
+        ):
+            return at + 3
+        return at
+    if tok.kind == "word" and tok.text.lower() in ("true", "false"):
+        return at + 1
+    number = _NUMBER.match(query, tok.start) if tok.kind == "other" else None
+    return None if number is None else _tokens_to(tokens, at, number.end())
+
+
+def _tokens_to(tokens: list[_Tok], at: int, end: int) -> int | None:
+    """The index of the first token at or after character ``end`` (None: a token straddles it)."""
+    while at < len(tokens) and tokens[at].start < end:
+        at += 1
+    return at if tokens[at - 1].end == end else None
+
+
+def _misplaced_hint(query: str, tok: _Tok) -> BadRequest:
+    line = query.count("\n", 0, tok.start) + 1
+    return BadRequest(
+        f"the query hint {tok.text} (line {line}) cannot be dropped where it stands: WDQS's hints are "
+        f"triples of their own, a scope ({', '.join('hint:' + s for s in HINT_SCOPES)}), a hint and a "
+        f"literal, as in {_HINT_EXAMPLE} This endpoint's engine plans queries itself and needs none: "
+        "remove it"
+    )
 
 
 class _Scopes:

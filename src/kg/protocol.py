@@ -130,14 +130,18 @@ def build_job(
     settings: Settings,
     base_iri: str,
     bindings: tuple[tuple[str, str], ...] = (),
+    auto_language: str | Callable[[], str] = "en",
 ) -> Job:
     """Check a query and its protocol parameters; the formats for either kind of answer.
 
     ``base_iri`` resolves the query's relative IRIs (the endpoint's URL, as in Fuseki).
+    ``auto_language`` is what the label service's ``[AUTO_LANGUAGE]`` stands for (a function:
+    called only when a query asks for it; see kg.label_service.expand).
     """
     query = guard.normalise(query)  # the engine runs exactly the text the guard checked
-    # WDQS's label service is answered from the graph: rewritten before the checks, which see what runs.
-    query = label_service.expand(query, max_length=settings.max_query_length)
+    # WDQS's label service is answered from the graph, and its query hints dropped: rewritten before
+    # the checks, which see what runs.
+    query = label_service.expand(query, auto_language=auto_language, max_length=settings.max_query_length)
     scan = guard.check(
         query, settings.max_query_length, settings.max_depth, settings.service_allowlist, base_iri
     )

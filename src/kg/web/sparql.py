@@ -12,8 +12,10 @@ from flask import Blueprint, Response, render_template, request
 
 from kg import formats, protocol, void
 from kg.namespaces import sparql_prologue
+from kg.web import i18n
 from kg.web.answers import engine, rdf_response, respond
 from kg.web.page_helpers import request_params, settings
+from kg.web.response_cache import STORABLE
 
 bp = Blueprint("sparql", __name__)
 
@@ -24,7 +26,25 @@ def sparql() -> Response:
     query = protocol.query_text(params, request.method)
     if query is None:
         return _describe_or_page()
-    return respond(protocol.build_job(query, params, request.headers, settings(), request.base_url))
+    from_header: list[bool] = []  # whether [AUTO_LANGUAGE] was taken from Accept-Language
+
+    def language() -> str:
+        """The request's language, for [AUTO_LANGUAGE]: ?lang=, else the best match of
+        Accept-Language among the pages' languages, else English."""
+        if params.get("lang"):
+            return params["lang"]
+        from_header.append(True)
+        return request.accept_languages.best_match(i18n.LANGS) or "en"
+
+    job = protocol.build_job(
+        query, params, request.headers, settings(), request.base_url, auto_language=language
+    )
+    response = respond(job)
+    if from_header:
+        # The answer depends on a header the response cache does not key on: never stored there.
+        response.vary.add("Accept-Language")
+        request.environ[STORABLE] = False
+    return response
 
 
 def _describe_or_page() -> Response:
