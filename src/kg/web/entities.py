@@ -8,20 +8,23 @@ for an IRI the graph does not know, 406 for a type we cannot produce.
 
 ``/id/<path>`` maps onto ``{base_iri}id/<path>`` and ``/ontology/<term>`` onto
 ``{base_iri}ontology#<term>``, with the base IRI of the settings, so the same
-data can be served from any host while its IRIs stay the public ones.
+data can be served from any host while its IRIs stay the public ones. The
+namespace IRI ``/ontology`` and the version IRI ``/ontology/0.1.0`` (a path that
+starts with a digit is a version, not a term) answer the whole ontology, or its
+documentation in HTML (kg.web.ontology), negotiated the same way.
 """
 
 from __future__ import annotations
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, request
 
 from kg.errors import NotFound
 from kg.formats import GRAPH, HTML, Format, negotiate
 from kg.namespaces import PREFIXES
 from kg.protocol import flag
-from kg.web import i18n
-from kg.web.entity_html import Fact, describe, ontology_index, render_entity
+from kg.web import i18n, ontology
+from kg.web.entity_html import Fact, describe, render_entity
 from kg.web.page_helpers import id_space, vocabulary
 
 bp = Blueprint("entities", __name__)
@@ -65,6 +68,10 @@ def respond_for(iri: str, ext: str | None, page: str) -> Response:
         response = Response(render_entity(iri, facts, i18n.current(), page), mimetype=HTML.media_type)
     else:
         response = _rdf(facts, chosen)
+    return _negotiated(response, ext, chosen)
+
+
+def _negotiated(response: Response, ext: str | None, chosen: Format) -> Response:
     response.vary.add("Accept")
     response.vary.add("Accept-Language")
     i18n.remember(response)
@@ -82,9 +89,25 @@ def entity(path: str) -> Response:
 @bp.get("/ontology/<path:term>")
 def ontology_term(term: str) -> Response:
     local, ext = _split_suffix(term)
+    if ontology.is_version(local):  # the version IRI, /ontology/0.1.0
+        ontology.check_version(local)
+        return _ontology(ext)
     return respond_for(vocabulary() + local, ext, "term")
 
 
 @bp.get("/ontology")
-def ontology() -> str:
-    return render_template("ontology.html", **ontology_index(i18n.current()))
+@bp.get("/ontology.<ext>")
+def namespace(ext: str | None = None) -> Response:
+    """The namespace IRI: the whole ontology, or its documentation (kg.web.ontology)."""
+    if ext is not None and ext not in SUFFIXES:
+        raise NotFound(f"no format with the suffix .{ext}; use one of " + ", ".join(sorted(SUFFIXES)))
+    return _ontology(ext)
+
+
+def _ontology(ext: str | None) -> Response:
+    chosen = SUFFIXES[ext] if ext else _negotiate()
+    if chosen is HTML:
+        response = Response(ontology.documentation(i18n.current()), mimetype=HTML.media_type)
+    else:
+        response = ontology.graph_response(chosen)
+    return _negotiated(response, ext, chosen)

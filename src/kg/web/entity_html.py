@@ -1,5 +1,6 @@
-"""The HTML of a resource and of the ontology index: labels in the chosen language, facts,
-sources, the meeting's place on the timeline. No routes: kg.web.entities serves these pages.
+"""The HTML of a resource: labels in the chosen language, facts, sources, the meeting's
+place on the timeline. No routes: kg.web.entities serves these pages (the ontology's own page
+is kg.web.ontology's).
 
 A resource's facts come from the describe query (queries/internal/), through the Engine.
 """
@@ -15,7 +16,7 @@ from flask import current_app, render_template
 
 from kg.formats import GRAPH
 from kg.namespaces import GRAPH_INFERRED, PREFIXES
-from kg.web.answers import engine, page_rows
+from kg.web.answers import page_rows
 from kg.web.i18n import LANGS
 from kg.web.page_helpers import id_space, internal, local_path, registry, vocabulary
 
@@ -202,20 +203,3 @@ def render_entity(iri: str, facts: list[Fact], lang: str, page: str) -> str:
         following=following,
         rdf_formats=list(GRAPH.values()),  # links to this description in every RDF format
     )
-
-
-def ontology_index(lang: str) -> dict:
-    labels = _term_labels()
-    kinds = {
-        "classes": "http://www.w3.org/2002/07/owl#Class",
-        "properties": "http://www.w3.org/2002/07/owl#ObjectProperty",
-        "data_properties": "http://www.w3.org/2002/07/owl#DatatypeProperty",
-    }
-    out = {"lang": lang, "langs": LANGS}
-    for key, kind in kinds.items():
-        terms = {t for t in engine().kg.instances(kind) if t.startswith(vocabulary())}
-        out[key] = sorted(
-            ({"href": local_path(t), "text": _pick(labels.get(t, {}), lang) or t, "iri": t} for t in terms),
-            key=lambda x: x["text"].lower(),
-        )
-    return out
