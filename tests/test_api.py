@@ -76,8 +76,8 @@ def test_infer_switch_on_canned_queries(client):
             "unknown parameter(s) bogus for query 'timeline'; it takes: lang",
         ),
         ("/api/queries/timeline", {"lang": "fr"}, 400, "parameter 'lang' must be one of: en, bn, ru"),
-        ("/api/queries/entity", {}, 400, "parameter 'iri' is required: an absolute IRI"),
-        ("/api/queries/entity", {"iri": "not an iri"}, 400, "parameter 'iri' must be an absolute IRI"),
+        ("/api/queries/entity", {}, 400, "parameter 'iri' is required: an IRI written in full"),
+        ("/api/queries/entity", {"iri": "not an iri"}, 400, "parameter 'iri' must be an IRI written in full"),
         ("/api/queries/meeting-by-ordinal", {"n": "three"}, 400, "parameter 'n' must be an integer"),
         ("/api/queries/meetings-in-year", {"year": "18"}, 400, "parameter 'year' must be a year (YYYY)"),
         (
@@ -135,12 +135,23 @@ def test_lang_string_payloads_are_just_text(client, payload):
         ID + 'x" }',
         ID + "x}",
         ID + "x\nUNION",
-        "<" + ID + "meeting/2017-07-07-hamburg>",
+        "<" + ID + "x> ?p ?o } UNION { ?s ?p ?o",
+        "<" + ID + "x> <" + ID + "y>",
     ],
 )
 def test_iri_payloads_are_refused(client, payload):
-    assert "parameter 'iri' must be an absolute IRI" in error(
+    assert "parameter 'iri' must be an IRI" in error(
         client.get("/api/queries/entity", query_string={"iri": payload}), 400
+    )
+
+
+def test_an_iri_in_angle_brackets_is_the_iri(client):
+    """As written in SPARQL: <…> is the IRI itself (issue 14: parameters take what users type)."""
+    bracketed = rows(
+        client.get("/api/queries/entity", query_string={"iri": "<" + ID + "meeting/2017-07-07-hamburg>"})
+    )
+    assert bracketed and bracketed == rows(
+        client.get("/api/queries/entity", query_string={"iri": ID + "meeting/2017-07-07-hamburg"})
     )
 
 

@@ -83,3 +83,52 @@ def test_serve_data_with_what_the_rules_do_not_cover_says_which_reasoner_does(ru
     )
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "--reasoner owlrl" in result.output
+
+
+# ---------------------------------------------------------------- `kg query NAME -p k=v`: what users type
+
+
+@pytest.fixture()
+def query(settings, built, monkeypatch):
+    """`kg query …` on the session's build: its exit code, stdout and stderr apart."""
+    monkeypatch.setenv("KG_BUILD_DIR", str(settings.build_dir))
+    monkeypatch.setenv("KG_QUERIES_DIR", str(settings.queries_dir))
+    return lambda *args: CliRunner().invoke(main, ["query", *args])
+
+
+@pytest.mark.parametrize(
+    ("args", "meeting"),
+    [
+        (("meetings-on-subject", "-p", "subject=place:syria"), "2019-06-28-osaka"),
+        (("meetings-on-subject", "-p", "subject=place:ukraine"), "2018-07-16-helsinki"),
+        (("wikidata-meetings-on-subject", "-p", "subject=Q212"), "2018-07-16-helsinki"),
+        (("statements-by-speaker", "-p", "speaker=person:donald-trump"), "2018-07-16-helsinki"),
+    ],
+)
+def test_kg_query_takes_prefixed_names_and_wikidata_ids_without_a_note(query, args, meeting):
+    result = query(*args)
+    assert result.exit_code == 0, result.output
+    assert meeting in result.stdout and not result.stdout.endswith("0 row(s)\n")
+    assert result.stderr == ""  # the value occurs in the graph: no note
+
+
+def test_kg_query_notes_on_stderr_a_value_that_occurs_nowhere_and_exits_0(query):
+    result = query("meetings-on-subject", "-p", "subject=place:atlantis")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("0 row(s)\n")  # the empty answer, as before
+    assert "subject=place:atlantis" in result.stderr
+    assert "https://w3id.org/hos-kg/id/place/atlantis" in result.stderr
+    assert "does not occur in the graph" in result.stderr
+
+
+def test_kg_query_notes_an_unknown_prefix_with_the_prefix_it_may_mean(query):
+    result = query("meetings-on-subject", "-p", "subject=plase:ukraine")
+    assert result.exit_code == 0 and result.stdout.endswith("0 row(s)\n")
+    assert "'plase:' is not a predeclared prefix" in result.stderr and "place:" in result.stderr
+
+
+@pytest.mark.parametrize("raw", ["ukraine place", "<>", '"x"'])
+def test_kg_query_refuses_a_value_that_is_not_an_iri(query, raw):
+    result = query("meetings-on-subject", "-p", f"subject={raw}")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "parameter 'subject' must be an IRI" in result.output and "; e.g. " in result.output

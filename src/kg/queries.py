@@ -8,11 +8,14 @@
     #+             description: …, example: …, required: false}
 
 A parameter ``name`` is the variable ``?_name`` in the query. Types: iri,
-string, lang-string ("text@lang"), integer, date, year. ``values`` lists the
+string, lang-string ("text@lang"), integer, date, year. An iri is what users
+type (``expand_iri``): a full IRI, a prefixed name with a predeclared prefix
+(place:ukraine, wd:Q212) or a bare Wikidata ID (Q212). ``values`` lists the
 allowed values; ``values_from`` takes them from the instances of a class in
 the graph. The registry is loaded once at start-up; a bad header, an
-undeclared ``?_`` variable, or a query that does not parse stops start-up
-with the file name and the reason.
+undeclared ``?_`` variable, a default, example or "e.g. …" in a description
+that is not of its parameter's type, or a query that does not parse stops
+start-up with the file name and the reason.
 """
 
 from __future__ import annotations
@@ -60,19 +63,60 @@ class Param:
             raise BadRequest(
                 f"parameter {self.name!r} is {len(raw)} characters long; the limit is {MAX_VALUE_LENGTH}"
             )
-        if self.values and raw not in self.values:
+        try:
+            term = _TERMS[self.type](raw)
+        except ValueError as exc:
+            raise BadRequest(self._with_example(f"must be {_EXPECTED[self.type]}: {exc}")) from None
+        # An IRI is compared as the IRI it names (event:apec is the enumeration's full IRI).
+        if self.values and (term.value if self.type == "iri" else raw) not in self.values:
             shown = ", ".join(self.values[:20]) + (", …" if len(self.values) > 20 else "")
             raise BadRequest(f"parameter {self.name!r} must be one of: {shown}")
-        try:
-            return _TERMS[self.type](raw)
-        except ValueError as exc:
-            raise BadRequest(f"parameter {self.name!r} must be {_EXPECTED[self.type]}: {exc}") from None
+        return term
+
+    def _with_example(self, problem: str) -> str:
+        """The message for a value it cannot take: what it expects, and the header's example."""
+        message = f"parameter {self.name!r} {problem}"
+        example = self.example or self.default
+        return message + f"; e.g. {example}" if example and f"e.g. {example}" not in message else message
+
+
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+_WIKIDATA_ID = re.compile(r"[PQL][1-9][0-9]*")  # an item, a property or a lexeme
+
+
+def expand_iri(raw: str) -> str:
+    """The IRI a user means: the one function for parameters, ``values_from`` and notes.
+
+    ``<https://…>`` or ``https://…`` as it is (brackets as in SPARQL: never a
+    prefixed name); ``place:ukraine``, ``wd:Q212``, ``hos:Meeting``: any
+    predeclared prefix (kg.iris.PREFIXES) expanded, unless ``//`` follows it
+    (a URL); ``Q212``, ``P710``: the Wikidata entity. Any other ``scheme:…``
+    is taken as an IRI with that scheme (``urn:x``; ``hso:x`` matches nothing).
+    ValueError says why a text is not an IRI; pyoxigraph's own check (spaces,
+    ``<``, ``"``, …) comes when the term is made.
+    """
+    text = raw.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    elif _WIKIDATA_ID.fullmatch(text):
+        return PREFIXES["wd"] + text
+    else:
+        prefix, colon, local = text.partition(":")
+        if colon and prefix in PREFIXES and not local.startswith("//"):
+            return PREFIXES[prefix] + local
+    if not _SCHEME.match(text):
+        raise ValueError(f"{raw[:80]!r} is none of these")
+    return text
 
 
 def _iri(raw: str) -> ox.NamedNode:
-    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", raw):
-        raise ValueError(f"{raw[:80]!r} is not an absolute IRI")
-    return ox.NamedNode(raw)  # pyoxigraph rejects spaces, <, >, ", {, }, … itself
+    iri = expand_iri(raw)
+    try:
+        return ox.NamedNode(iri)
+    except ValueError as exc:  # "Invalid IRI code point ' '": pyoxigraph's words, reworded
+        found = re.search(r"'(.+)'$", str(exc))
+        what = f"it contains {found.group(0)}" if found else "it is not well-formed"
+        raise ValueError(f"{raw[:80]!r} is not an IRI: {what}") from None
 
 
 def _lang_string(raw: str) -> ox.Literal:
@@ -107,7 +151,8 @@ _TERMS = {
     "year": _year,
 }
 _EXPECTED = {
-    "iri": "an absolute IRI",
+    "iri": "an IRI written in full (https://…), as a prefixed name (place:ukraine) "
+    "or as a Wikidata ID (Q212)",
     "string": "a string",
     "lang-string": "a string with a language tag (text@lang)",
     "integer": "an integer",
@@ -135,6 +180,17 @@ class CannedQuery:
     def param_map(self) -> dict[str, Param]:
         return {p.name: p for p in self.params}
 
+    def samples(self) -> dict[str, tuple[str, ...]]:
+        """The values the header suggests for each parameter: its default, its example, the
+        "e.g. …" of its description, and of the query's description if it is the only one."""
+        out = {}
+        for p in self.params:
+            given = [p.default, p.example, *examples_in(p.description)]
+            if len(self.params) == 1:
+                given += examples_in(self.description)
+            out[p.name] = tuple(dict.fromkeys(v for v in given if v))
+        return out
+
     def bindings(self, values: Mapping[str, list[str]]) -> dict[str, Term]:
         """Bind declared parameters (defaults applied) as RDF terms; 400 names any problem."""
         declared = self.param_map
@@ -151,7 +207,7 @@ class CannedQuery:
                 raise BadRequest(f"parameter {name!r} is given {len(given)} times; give it once")
             raw = given[0] if given else param.default
             if raw is None or (raw == "" and param.required):
-                raise BadRequest(f"parameter {name!r} is required: {_EXPECTED[param.type]}")
+                raise BadRequest(param._with_example(f"is required: {_EXPECTED[param.type]}"))
             out[f"_{name}"] = param.term(raw)
         return out
 
@@ -169,9 +225,30 @@ def parse_header(text: str, path: Path) -> dict:
     return meta
 
 
-def _expand(value: str) -> str:
-    prefix, _, local = value.partition(":")
-    return PREFIXES[prefix] + local if prefix in PREFIXES and not local.startswith("//") else value
+def examples_in(text: str) -> tuple[str, ...]:
+    """The values a description suggests after "e.g.": ``e.g. wd:Q212 (Ukraine) or wd:Q858``.
+
+    The list ends at ``;``, at a ``)`` it did not open, or at the end of the
+    sentence; glosses in brackets are dropped; values are separated by commas
+    or "or".
+    """
+    out: list[str] = []
+    for found in re.finditer(r"\be\.g\.,?\s+", text):
+        kept, depth = [], 0
+        rest = text[found.end() :]
+        for i, char in enumerate(rest):
+            if char == "(":
+                depth += 1
+            elif char == ")" and depth:
+                depth -= 1
+            elif depth:
+                continue
+            elif char in ";)" or (char == "." and rest[i + 1 : i + 2] in ("", " ")):
+                break
+            else:
+                kept.append(char)
+        out += [v for v in re.split(r",\s*|\s+or\s+", "".join(kept).strip()) if v]
+    return tuple(dict.fromkeys(out))
 
 
 def _params(meta: dict, text: str, path: Path) -> tuple[Param, ...]:
@@ -210,7 +287,7 @@ def _params(meta: dict, text: str, path: Path) -> tuple[Param, ...]:
             default=default,
             required=bool(decl.get("required", default is None)),
             values=tuple(str(v) for v in decl.get("values", ()) or ()),
-            values_from=_expand(decl["values_from"]) if decl.get("values_from") else None,
+            values_from=expand_iri(str(decl["values_from"])) if decl.get("values_from") else None,
             example=str(decl["example"]) if decl.get("example") is not None else default,
         )
         for sample in filter(None, (param.default, param.example)):
@@ -222,6 +299,19 @@ def _params(meta: dict, text: str, path: Path) -> tuple[Param, ...]:
                 ) from None
         params.append(param)
     return tuple(params)
+
+
+def _check_samples(query: CannedQuery, path: Path) -> None:
+    """Every value a description suggests ("e.g. …") is of its parameter's type."""
+    declared = query.param_map
+    for name, values in query.samples().items():
+        for value in values:
+            try:
+                declared[name].term(value)
+            except BadRequest as exc:
+                raise DataError(
+                    f"{path}: example {value!r} of {name!r} is not valid: {exc.message}"
+                ) from None
 
 
 def load_query(path: Path) -> CannedQuery:
@@ -239,6 +329,7 @@ def load_query(path: Path) -> CannedQuery:
         tags=tuple(str(t) for t in tags),
         params=_params(meta, text, path),
     )
+    _check_samples(query, path)
     _check_with_engine(query, path)
     return query
 
@@ -258,7 +349,7 @@ def _check_with_engine(query: CannedQuery, path: Path) -> None:
 
     Fast (no rdflib parse at start-up), and it refuses what serving would: a
     syntax error, or a parameter the SELECT does not project (pyoxigraph binds
-    only projected variables, see KnowledgeGraph.query).
+    only projected variables, see KnowledgeGraph.query). An ASK binds them all.
     """
     from kg.functions import OXIGRAPH
 
@@ -267,8 +358,8 @@ def _check_with_engine(query: CannedQuery, path: Path) -> None:
         result = ox.Store().query(
             query.text, prefixes=PREFIXES, custom_functions=OXIGRAPH, substitutions=substitutions or None
         )
-        if query.params and not isinstance(result, ox.QuerySolutions):
-            raise DataError(f"{path}: a query with parameters must be a SELECT that projects them")
+        if query.params and not isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
+            raise DataError(f"{path}: a query with parameters must be a SELECT that projects them, or an ASK")
     except SyntaxError as exc:
         raise DataError(f"{path}: the query does not parse: {exc}") from None
     except RuntimeError as exc:  # pyoxigraph: a substituted variable is not in the projection
