@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask, Response
 
-from kg.web import i18n
+from kg.web import front, i18n
 
 app = Flask(__name__)
 
@@ -65,3 +67,17 @@ def test_the_language_links_keep_the_pages_own_parameters():
 def test_the_pages_language_links_keep_the_query_string(client):
     page = client.get("/queries/meetings-in-year?year=2018", headers={"Accept": "text/html"})
     assert 'href="?year=2018&amp;lang=bn"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_the_timeline_says_cancelled_once_in_every_language(client, lang):
+    """The cancelled meeting's label already ends with the status; its tooltip says it once."""
+    page = client.get(f"/?lang={lang}").get_data(as_text=True)
+    word = f"({i18n.t('cancelled', lang)})"
+    titles = [t for t in re.findall(r"<title>(.*?)</title>", page, re.S) if word in t]
+    assert len(titles) == 1, titles  # the Buenos Aires meeting, and only it
+    assert titles[0].count(word) == 1, titles[0]
+    # Whatever the label says: nothing, the status in this language, in another, twice.
+    for said in ("", f" {word}", " (Cancelled)", " (বাতিল) (отменена)"):
+        assert front.with_status("Meeting" + said, True, lang) == f"Meeting {word}"
+    assert front.with_status("Meeting", False, lang) == "Meeting"

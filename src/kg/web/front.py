@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, render_template, request, send_from_directory
@@ -24,7 +25,7 @@ WIDTH, LEFT, RIGHT, ROW = 1000, 40, 40, 34
 @dataclass
 class Mark:
     href: str
-    label: str
+    label: str  # with the status, said once ("… (cancelled)")
     start: datetime.date
     end: datetime.date  # == start for a known day; the month's last day for a month-only date
     occasion: str
@@ -58,6 +59,21 @@ def _occasion(row) -> str:
     return "anniversary" if row["occasion"] else "bilateral"
 
 
+# A label may already end with the status, in any of the languages ("… (cancelled)"): said once.
+_STATUS_SUFFIX = re.compile(
+    r"\s*\((?:" + "|".join(map(re.escape, i18n.WORDS["cancelled"].values())) + r")\)\s*$", re.I
+)
+
+
+def with_status(label: str, cancelled: bool, lang: str) -> str:
+    """The label with the meeting's status said once, in ``lang``, whatever the label itself says."""
+    if not cancelled:
+        return label
+    while (bare := _STATUS_SUFFIX.sub("", label)) != label:
+        label = bare
+    return f"{label} ({i18n.t('cancelled', lang)})"
+
+
 def timeline_marks(lang: str) -> list[Mark]:
     marks = []
     for row in _rows("timeline", TIMELINE_ROWS, lang=lang):
@@ -67,14 +83,15 @@ def timeline_marks(lang: str) -> list[Mark]:
             year, month = map(int, row["month"].value.split("-"))
             start = datetime.date(year, month, 1)
             end = (datetime.date(year + month // 12, month % 12 + 1, 1)) - datetime.timedelta(days=1)
+        cancelled = row["status"].value.endswith("EventCancelled")
         marks.append(
             Mark(
                 href=local_path(row["meeting"].value) or row["meeting"].value,
-                label=row["label"].value,
+                label=with_status(row["label"].value, cancelled, lang),
                 start=start,
                 end=end,
                 occasion=_occasion(row),
-                cancelled=row["status"].value.endswith("EventCancelled"),
+                cancelled=cancelled,
                 month_only=not row["date"],
                 place=row["placeLabel"].value,
             )
