@@ -127,13 +127,17 @@ def _lang_string(raw: str) -> ox.Literal:
 
 
 def _integer(raw: str) -> ox.Literal:
+    if not re.fullmatch(r"[+-]?\d+", raw.strip()):  # int()'s own message names Python
+        raise ValueError(f"{raw[:20]!r} is not a whole number")
     return ox.Literal(str(int(raw.strip())), datatype=ox.NamedNode(XSD + "integer"))
 
 
 def _date(raw: str) -> ox.Literal:
-    return ox.Literal(
-        datetime.date.fromisoformat(raw.strip()).isoformat(), datatype=ox.NamedNode(XSD + "date")
-    )
+    try:
+        day = datetime.date.fromisoformat(raw.strip())
+    except ValueError:  # "Invalid isoformat string": Python's words
+        raise ValueError(f"{raw[:20]!r} is not a date such as 2018-07-16") from None
+    return ox.Literal(day.isoformat(), datatype=ox.NamedNode(XSD + "date"))
 
 
 def _year(raw: str) -> ox.Literal:

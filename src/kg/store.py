@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
-from kg import functions
+from kg import functions, sparql_errors
 from kg.build import Build
 from kg.errors import BadGateway, BadRequest
 from kg.iris import GRAPH_INFERRED, PREFIXES
@@ -30,13 +29,17 @@ _INFERRED = ox.NamedNode(GRAPH_INFERRED)
 log = logging.getLogger(__name__)
 
 
-def syntax_message(raw: str) -> str:
-    """oxigraph says 'error at 4:18: expected …'; people read 'line 4, column 18'."""
-    match = re.match(r"error at (\d+):(\d+): (.*)", raw, re.DOTALL)
-    if match:
-        line, column, detail = match.groups()
-        return f"SPARQL syntax error at line {line}, column {column}: {detail}"
-    return f"SPARQL syntax error: {raw}"
+def syntax_message(raw: str, query: str | None = None, base_iri: str | None = None) -> str:
+    """oxigraph's "error at 4:18: expected …" in words a user knows (kg.sparql_errors)."""
+
+    def reparse(text: str) -> str | None:
+        try:  # an empty store: nothing to read even if the text parsed
+            ox.Store().query(text, prefixes=PREFIXES, base_iri=base_iri)
+        except SyntaxError as exc:
+            return str(exc)
+        return None
+
+    return sparql_errors.syntax_message(raw, query, reparse)
 
 
 def unreachable(exc: OSError) -> BadGateway:
@@ -170,7 +173,7 @@ class KnowledgeGraph:
                 **dataset,
             )
         except SyntaxError as exc:
-            raise BadRequest(syntax_message(str(exc))) from None
+            raise BadRequest(syntax_message(str(exc), sparql, base_iri)) from None
         except OSError as exc:  # only an allowlisted SERVICE call does I/O during a query
             raise unreachable(exc) from None
 

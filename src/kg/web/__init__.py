@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, request
+from urllib.parse import quote, urlencode
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
+from kg import formats
 from kg.config import Settings
 from kg.derivations import Derivations
 from kg.engine import Engine
@@ -73,9 +77,42 @@ def close_app(app: Flask) -> None:
 
 
 def _error(status: int, message: str) -> Response:
-    response = jsonify({"error": message, "status": status})
+    """JSON ``{"error", "status"}`` for API clients (curl's */* too); a page for browsers."""
+    if _wants_page():
+        response = Response(_error_page(status, message), mimetype=formats.HTML.media_type)
+    else:
+        response = jsonify({"error": message, "status": status})
     response.status_code = status
+    response.vary.add("Accept")
     return response
+
+
+def _wants_page() -> bool:
+    """The results negotiation (kg.formats) picks HTML: a browser's Accept, or format=html."""
+    accept = request.headers.get("Accept", "")
+    chosen = formats.negotiate_header("results", accept, tuple(request.args.getlist("format")))
+    return chosen == formats.HTML.media_type
+
+
+def _error_page(status: int, message: str) -> str:
+    """The message and a way back: the query editor holding the query, the form, or the home page."""
+    back: list[tuple[str, str]] = []
+    query = request.args.get("query")
+    if query is None and request.method == "POST" and status not in (413, 415):
+        try:  # a form POST from the editor (unless kg.protocol has read its body already)
+            query = request.form.get("query")
+        except Exception:
+            query = None
+    if query:
+        back.append(("/editor#" + urlencode({"query": query[:16384]}), "Edit the query"))
+    name = request.path.removeprefix("/api/queries/").partition(".")[0]
+    if request.path.startswith("/api/queries/") and name in current_app.extensions["kg_queries"]:
+        given = request.query_string.decode("utf-8", "replace")
+        back.append((f"/queries/{quote(name)}" + (f"?{given}" if given else ""), "Back to the form"))
+    back.append(("/", "Home page"))
+    return render_template(
+        "error.html", status=status, title=HTTP_STATUS_CODES.get(status, "Error"), message=message, back=back
+    )
 
 
 def _kg_error(exc: KGError) -> Response:
