@@ -35,3 +35,27 @@ def test_invalid_data_is_reported(case: Path, data_copy):
 
 def test_there_are_invalid_cases():
     assert len(INVALID) >= 8
+
+
+def test_every_labelled_ontology_term_has_one_bengali_and_one_russian_label():
+    from rdflib import Graph
+    from rdflib.namespace import OWL, RDF, RDFS
+
+    from kg.config import REPO_ROOT
+
+    g = Graph().parse(REPO_ROOT / "ontology" / "kg.ttl", format="turtle")
+    kinds = (OWL.Ontology, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+    terms = {s for kind in kinds for s in g.subjects(RDF.type, kind)}
+    missing = []
+    checked = 0
+    for term in sorted(terms, key=str):
+        labels = list(g.objects(term, RDFS.label))
+        if not any(getattr(label, "language", None) == "en" for label in labels):
+            continue
+        checked += 1
+        for lang in ("bn", "ru"):
+            count = sum(1 for label in labels if getattr(label, "language", None) == lang)
+            if count != 1:
+                missing.append(f"{term} has {count} @{lang} labels")
+    assert checked > 50
+    assert not missing, "\n".join(missing)
