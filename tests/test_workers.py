@@ -207,10 +207,20 @@ def test_a_query_nested_as_deep_as_the_size_limit_allows_does_not_crash_the_engi
 # ---------------------------------------------------------------- self-healing
 
 
+def cpu_ticks(pid: int) -> int:
+    """The CPU time a process has used (user + system, in clock ticks), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def test_a_stopped_process_is_killed_after_its_deadline_and_replaced(one):
     processes, client = one
     (pid,) = processes.pids()
+    before = cpu_ticks(pid)
     thread, outcome = started(client, EXPENSIVE, timeout=1)
+    # Stopped before it took the job, it would have no deadline to miss (a race seen in CI on a busy
+    # machine): wait until it runs the query, then stop it.
+    wait_for(lambda: cpu_ticks(pid) > before + 1, "the process runs the query")
     os.kill(pid, signal.SIGSTOP)  # SIGALRM cannot end it now; only the supervisor's SIGKILL can
     thread.join(timeout=15)
     assert isinstance(outcome[0], QueryTimeout)
