@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -70,3 +71,13 @@ def data_copy(tmp_path: Path) -> Settings:
         queries_dir=tmp_path / "queries",
         build_dir=tmp_path / "build",
     )
+
+
+@pytest.fixture()
+def counted(settings: Settings, kg: KnowledgeGraph):
+    """A fresh app (empty caches) that counts the requests reaching its views."""
+    app = create_app(dataclasses.replace(settings, query_workers=0), kg=kg)
+    seen: list[str] = []
+    app.before_request(lambda: seen.append("view"))
+    yield app.test_client(), seen
+    close_app(app)

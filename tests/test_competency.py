@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode
 
+from kg.derivations import node
 from kg.functions import register_rdflib
 from kg.queries import bindings, load_queries
 
@@ -244,18 +245,6 @@ def test_asserted_only_does_not_see_the_wikidata_view(kg):
 # ---------------------------------------------------------------- same answer on both engines
 
 
-def _to_rdflib(term):
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == XSD + "string":  # RDF 1.1: a simple literal is an xsd:string
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
-
 def _n3(term) -> str | None:
     # Blank node labels are local to each engine: compare them as blank nodes only.
     if term is None:
@@ -277,8 +266,8 @@ def test_every_canned_query_gives_the_same_answer_on_rdflib(kg, queries, rdflib_
         terms = bindings(query, {p.name: p.example for p in query.params if p.example})
         ours = kg.query(query.text, bindings=terms)
         names = [v.value for v in ours.variables]
-        oxi = [tuple(_n3(_to_rdflib(row[n])) if row[n] is not None else None for n in names) for row in ours]
-        init = {k: _to_rdflib(v) for k, v in terms.items()}
+        oxi = [tuple(_n3(node(row[n])) if row[n] is not None else None for n in names) for row in ours]
+        init = {k: node(v) for k, v in terms.items()}
         theirs = [
             tuple(_n3(row[n]) for n in names) for row in rdflib_union.query(query.text, initBindings=init)
         ]

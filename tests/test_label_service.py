@@ -885,18 +885,6 @@ def test_a_form_post_takes_the_header_too(client):
     assert response.get_json()["results"]["bindings"][0]["pLabel"]["value"] == PUTIN["ru"]
 
 
-@pytest.fixture()
-def counted(settings, kg):
-    """A fresh app (empty caches) that counts the requests reaching its views."""
-    from kg.web import close_app, create_app
-
-    app = create_app(dataclasses.replace(settings, query_workers=0), kg=kg)
-    seen: list[str] = []
-    app.before_request(lambda: seen.append("view"))
-    yield app.test_client(), seen
-    close_app(app)
-
-
 def test_an_answer_in_one_language_is_never_served_for_another(counted):
     client, seen = counted
     english, first = auto_label(client, "en")

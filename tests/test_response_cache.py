@@ -11,16 +11,6 @@ from kg.web import close_app, create_app
 QUERY = "SELECT ?m WHERE { ?m hos:ordinal 1 }"
 
 
-@pytest.fixture()
-def counted(settings, kg):
-    """A fresh app (empty caches) that counts the requests reaching its views."""
-    app = create_app(dataclasses.replace(settings, query_workers=0), kg=kg)
-    seen: list[str] = []
-    app.before_request(lambda: seen.append("view"))
-    yield app.test_client(), seen
-    close_app(app)
-
-
 def test_a_repeated_get_is_answered_without_entering_flask(counted):
     client, seen = counted
     first = client.get("/sparql", query_string={"query": QUERY})

@@ -66,6 +66,22 @@ def term(node: Node | Term) -> Term:
     raise TypeError(f"not an RDF term: {node!r}")
 
 
+def node(found: Term) -> Node:
+    """A pyoxigraph term as rdflib's (term()'s inverse); a simple literal is an xsd:string (RDF 1.1)."""
+    if isinstance(found, ox.NamedNode):
+        return URIRef(found.value)
+    if isinstance(found, ox.BlankNode):
+        return BNode(found.value)
+    if found.language:
+        return Literal(found.value, lang=found.language)
+    if found.datatype.value == _XSD_STRING:
+        return Literal(found.value)
+    return Literal(found.value, datatype=URIRef(found.datatype.value))
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def key_of(s: Term, p: Term, o: Term) -> Key:
     return (str(s), str(p), str(o))
 

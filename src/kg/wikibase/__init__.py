@@ -41,7 +41,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
-from kg.derivations import term
+from kg.derivations import node, term
 from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY, ID, WDQS
 from kg.namespaces import WD, WDT
 from kg.reason import Derivation
@@ -121,16 +121,6 @@ class View:
         self.derivations.setdefault(triple, Derivation(rule, tuple(dict.fromkeys(premises))))
 
 
-def _node(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    if isinstance(t, ox.NamedNode):
-        return URIRef(t.value)
-    if isinstance(t, ox.BlankNode):
-        return BNode(t.value)
-    if t.language:
-        return Literal(t.value, lang=t.language)
-    return Literal(t.value, datatype=URIRef(t.datatype.value))
-
-
 def _store(ontology: Graph, data: Graph) -> ox.Store:
     store = ox.Store()
     for graph, triples in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, data)):
@@ -143,7 +133,7 @@ def _rows(store: ox.Store, query: ViewQuery) -> Iterator[dict[str, Node]]:
     solutions = store.query(query.text)
     names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
     for row in solutions:  # type: ignore[union-attr]
-        yield {n: _node(row[n]) for n in names if row[n] is not None}
+        yield {n: node(row[n]) for n in names if row[n] is not None}
 
 
 def _local(node: Node) -> str:
