@@ -81,3 +81,32 @@ def counted(settings: Settings, kg: KnowledgeGraph):
     app.before_request(lambda: seen.append("view"))
     yield app.test_client(), seen
     close_app(app)
+
+
+@pytest.fixture(scope="session")
+def records_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The project's sources with the Office of the Historian's records (KG_RECORDS=1), validated
+    and reasoned as `kg build --records` does; no dumps (their writers take minutes at this size)."""
+    return Settings(build_dir=tmp_path_factory.mktemp("records-build"), records=True, dumps=False)
+
+
+@pytest.fixture(scope="session")
+def records_built(records_settings: Settings):
+    return build(records_settings)
+
+
+@pytest.fixture(scope="session")
+def records_kg(records_settings: Settings, records_built) -> KnowledgeGraph:
+    return KnowledgeGraph.open(records_settings.build)
+
+
+@pytest.fixture(scope="session")
+def records_app(records_settings: Settings, records_kg: KnowledgeGraph):
+    app = create_app(records_settings, kg=records_kg)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture()
+def records_client(records_app):
+    return records_app.test_client()

@@ -13,7 +13,7 @@ from kg.config import REPO_ROOT
 from kg.load import load
 from kg.namespaces import HOS, ID, WD
 
-SOURCE = REPO_ROOT / "data" / "source" / "000_04dab6a38e74675e.txt"
+SOURCE = REPO_ROOT / "data" / "sources" / "seed" / "000_04dab6a38e74675e.txt"
 SHARED_SEED = REPO_ROOT.parent / "shared" / "seed" / SOURCE.name
 DOC = ID["source/04dab6a38e74675e"]
 
@@ -70,12 +70,12 @@ def test_repository_copy_of_the_wikidata_ids_matches_the_shared_table():
     shared = REPO_ROOT.parent / "shared" / "wikidata-ids.tsv"
     if not shared.exists():
         pytest.skip(f"{shared} is not present on this machine")
-    assert (REPO_ROOT / "data" / "source" / "wikidata-ids.tsv").read_bytes() == shared.read_bytes()
+    assert (REPO_ROOT / "data" / "sources" / "seed" / "wikidata-ids.tsv").read_bytes() == shared.read_bytes()
 
 
 def _verified() -> tuple[set[str], set[str]]:
     ids, wikipedia = set(), set()
-    with open(REPO_ROOT / "data" / "source" / "wikidata-ids.tsv", encoding="utf-8") as f:
+    with open(REPO_ROOT / "data" / "sources" / "seed" / "wikidata-ids.tsv", encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             if row["status"] == "verified" and row["id"]:
                 ids.add(row["id"])
@@ -152,7 +152,7 @@ def test_no_unsourced_gloss_or_class(data):
     ("note", "about", "sources"),
     [
         ("2018-buenos-aires-date", ["meeting/2018-11-buenos-aires"],
-         ["source/hsg-travels-trump-donald-j-3819", "source/04dab6a38e74675e-p5-s1"]),
+         ["source/hsg-trip-3819", "source/04dab6a38e74675e-p5-s1"]),
         ("2017-da-nang-joint-statement-date", ["outcome/2017-11-10-da-nang-joint-statement-syria"],
          ["source/kremlin-56048", "source/04dab6a38e74675e-p2-s2"]),
     ],

@@ -45,6 +45,8 @@ class Manifest:
     # the files' default graph alone with named graphs kept apart (SPARQL's dataset, for --data).
     union_default_graph: bool = True
     sources: dict[str, int] = field(default_factory=dict)  # files read per source, by name
+    # Records imported with a missing or impossible field (kg.rml.Problem as a dict).
+    problems: list[dict[str, str]] = field(default_factory=list)
     layout: str = LAYOUT
 
 

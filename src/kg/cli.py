@@ -47,12 +47,17 @@ def main() -> None:
     default=None,
     help="The OWL 2 RL engine [default: KG_REASONER or rules]: rules (kg/rules/*.rq on DuckDB) or owlrl.",
 )
+@click.option(
+    "--records/--no-records",
+    default=None,
+    help="Also map the Office of the Historian's records (data/sources/hsg/) [default: KG_RECORDS or off].",
+)
 @_clean_errors
-def build_cmd(force: bool, reasoner: str | None) -> None:
+def build_cmd(force: bool, reasoner: str | None, records: bool | None) -> None:
     """Load, validate and reason; write build/ (graph.nq, Turtle dumps, manifest)."""
     from kg.pipeline import build  # here: see the module's docstring
 
-    click.echo(build(Settings.from_env(reasoner=reasoner), force=force).summary())
+    click.echo(build(Settings.from_env(reasoner=reasoner, records=records), force=force).summary())
 
 
 @main.command("validate")

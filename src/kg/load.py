@@ -1,7 +1,9 @@
 """Step 1, load: read the ontology and every source (kg.sources) into RDF.
 
 Each kind of source has a reader here (``READERS``). The seed's Turtle is read
-with rdflib, whose errors give the file and line, into the asserted graph.
+with rdflib, whose errors give the file and line, into the asserted graph. The
+Office of the Historian's records are mapped by RML (kg.rml, morph-kgc) into it;
+the records it imported with a missing or impossible field are ``Loaded.problems``.
 Foreign RDF (``kg serve --data``) is read by pyoxigraph, with no Python object
 per triple, and keeps its own graphs; validation and reasoning see its triples
 only if they run (``Loaded.checkable``). A syntax error stops the load with the
@@ -23,6 +25,7 @@ from kg.config import Settings
 from kg.errors import DataError
 from kg.iris import GRAPH_ASSERTED
 from kg.namespaces import new_graph
+from kg.rml import Problem, materialize
 from kg.sources import RDF_SUFFIXES, Source
 
 
@@ -35,6 +38,7 @@ class Loaded:
     # Which files assert triples about each subject, so that reports can name them.
     origin: dict[Node, list[Path]] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # files read per source, by its name
+    problems: list[Problem] = field(default_factory=list)  # records imported with a bad field (kg.rml)
 
     def checkable(self, default_graph_only: bool = False) -> Loaded:
         """The same, with the foreign quads' triples in ``data``, for validation and reasoning:
@@ -105,7 +109,23 @@ def read_rdf(source: Source, into: Loaded) -> int:
     return len(files)
 
 
-READERS: dict[str, Callable[[Source, Loaded], int]] = {"turtle": read_turtle, "rdf": read_rdf}
+def read_rml(source: Source, into: Loaded) -> int:
+    """Records mapped by RML (kg.rml) into the asserted graph; their problems into ``into.problems``."""
+    files = source.files()
+    mappings = [p for p in source.mapping_files() if p.suffix == ".ttl"]
+    functions = next((p for p in source.mapping_files() if p.suffix == ".py"), None)
+    data_dir = source.mappings[0].parent if source.mappings else files[0].parent
+    triples, problems = materialize(mappings, functions, data_dir)
+    into.data.parse(data=triples, format="nt")
+    into.problems += problems
+    return len(files)
+
+
+READERS: dict[str, Callable[[Source, Loaded], int]] = {
+    "turtle": read_turtle,
+    "rdf": read_rdf,
+    "rml": read_rml,
+}
 
 
 def load(settings: Settings) -> Loaded:

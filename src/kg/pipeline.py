@@ -12,6 +12,7 @@ the inputs' digest matches the manifest, nothing is rebuilt.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import time
@@ -59,6 +60,9 @@ class BuildResult:
         if m.by_class:
             lines.append("Instances by class (after reasoning):")
             lines += [f"  {name:<24} {n:>4}" for name, n in m.by_class.items()]
+        if m.problems:
+            lines.append(f"Records imported with a missing or impossible field: {len(m.problems)}")
+            lines += [f"  {p['record']} ({p['file']}): {p['field']}: {p['reason']}" for p in m.problems]
         if not self.skipped:
             lines.append("Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in m.seconds.items()))
         return "\n".join(lines)
@@ -86,7 +90,7 @@ def input_digest(settings: Settings) -> str:
     files += [("checks", p) for p in sorted((settings.queries_dir / "checks").glob("*.rq"))]
     for source in settings.data_sources:
         h.update(repr((source.name, source.reader, source.own_graphs)).encode())
-        files += [(source.name, p) for p in source.files()]
+        files += [(source.name, p) for p in source.inputs()]
     files += [("code", p) for p in code_files()]
     files += [("rules", p) for p in sorted((PACKAGE / "rules").glob("*")) if p.suffix in (".rq", ".ttl")]
     files += [("wikibase", p) for p in sorted((PACKAGE / "wikibase").glob("*.rq"))]
@@ -144,6 +148,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             seconds=seconds,
             union_default_graph=settings.union_default_graph,
             sources=loaded.files,
+            problems=[dataclasses.asdict(p) for p in loaded.problems],
         )
         staged.write_manifest(manifest)
     return BuildResult(manifest, skipped=False)
@@ -284,6 +289,7 @@ def _write(
     files = dump.write_dumps(loaded.ontology, loaded.data, inferred, staged.dumps)
     staged.write_dump_index(files)
     stats = void.statistics(loaded.ontology, loaded.data, inferred, settings.base_iri)
+    stats["records with problems"] = len(loaded.problems)
     staged.write_stats(stats)
     description = void.describe(settings.base_iri, stats, files)
     dump.write_turtle(description, staged.void)

@@ -3,8 +3,10 @@
 A ``Source`` names files (paths, folders searched for a pattern), the reader that
 turns them into RDF (a key of ``kg.load.READERS``), the graph its triples go to,
 and the name provenance calls it by. The settings hold the list: the project's
-build reads the seed text's Turtle into the asserted graph; ``kg serve --data`` reads
-any RDF files, which keep their own graphs. A new kind of source is a reader in kg.load and a Source here.
+build reads the seed text's Turtle and maps the Office of the Historian's XML records
+(data/sources/hsg/, through the RML mappings of data/mappings/) into the asserted graph;
+``kg serve --data`` reads any RDF files, which keep their own graphs. A new kind of source
+is a reader in kg.load and a Source here.
 
 No rdflib here: the gunicorn master lists the ``--data`` files before it forks.
 """
@@ -38,6 +40,8 @@ class Source:
     # Whether its files keep their own graphs (triples in the default graph, the named graphs of
     # N-Quads and TriG as named), as SPARQL's dataset has them; else all go to the asserted graph.
     own_graphs: bool = False
+    # The RML mappings (files or folders of *.rml.ttl) that turn its files into RDF: reader "rml".
+    mappings: tuple[Path, ...] = ()
 
     @classmethod
     def seed(cls, data_dir: Path) -> Source:
@@ -48,6 +52,29 @@ class Source:
     def foreign(cls, paths: list[Path]) -> Source:
         """Any RDF files or folders (searched recursively), keeping SPARQL's dataset: kg serve --data."""
         return cls("data", tuple(paths), reader="rdf", pattern="**/*", own_graphs=True)
+
+    @classmethod
+    def records(cls, data_dir: Path) -> Source:
+        """The Office of the Historian's records (data/sources/hsg/), mapped by data/mappings/*.rml.ttl."""
+        return cls(
+            "hsg",
+            (data_dir / "sources" / "hsg",),
+            reader="rml",
+            pattern="**/*",
+            mappings=(data_dir / "mappings",),
+        )
+
+    def mapping_files(self) -> list[Path]:
+        """The RML mappings, and the functions they call (functions.py beside them)."""
+        out: list[Path] = []
+        for path in self.mappings:
+            found = sorted(path.glob("*.rml.ttl")) if path.is_dir() else [path]
+            out += found + [p for p in [found[0].parent / "functions.py"] if found and p.is_file()]
+        return out
+
+    def inputs(self) -> list[Path]:
+        """Every file a build of this source reads: what a digest of the inputs covers."""
+        return self.files() + self.mapping_files()
 
     def files(self) -> list[Path]:
         """The files, sorted within each folder; a missing path or an unknown RDF file is a DataError."""
@@ -71,6 +98,7 @@ class Source:
         return out
 
 
-def project(data_dir: Path) -> tuple[Source, ...]:
-    """The project's own sources, which ``kg build`` reads unless the settings name others."""
-    return (Source.seed(data_dir),)
+def project(data_dir: Path, records: bool = False) -> tuple[Source, ...]:
+    """The project's own sources, which ``kg build`` reads unless the settings name others: the
+    seed text, and the Office of the Historian's records when ``records`` (KG_RECORDS=1)."""
+    return (Source.seed(data_dir), *([Source.records(data_dir)] if records else []))

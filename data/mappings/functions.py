@@ -1,0 +1,182 @@
+"""The functions the RML mappings of this folder call (fnml:function fn:…), registered for morph-kgc.
+
+morph-kgc runs this file with ``udf`` defined (its decorator: the function's IRI and one IRI per
+parameter). Each function here is a thin wrapper that turns what kg.mapping_functions decides
+(tested there, tests/test_mapping_functions.py) into the IRI or label a mapping writes. A
+function that returns None writes no triple.
+"""
+
+import functools
+
+from kg import mapping_functions as f
+
+FN = "https://w3id.org/hos-kg/functions#"
+ID = "https://w3id.org/hos-kg/id/"
+
+
+def _params(*names):
+    return {name: FN + name for name in names}
+
+
+def _missing_is_none(function):
+    # morph-kgc hands a function an empty element's value as the string "None" (and a missing
+    # one as "nan"): the record says nothing there, so the function is given None.
+    @functools.wraps(function)
+    def wrapper(**kwargs):
+        return function(**{k: None if v in ("None", "nan") else v for k, v in kwargs.items()})
+
+    return wrapper
+
+
+def _when(value, template):
+    return template.format(value) if value else None
+
+
+@udf(fun_id=FN + "text", **_params("value"))  # noqa: F821 (morph-kgc defines udf)
+@_missing_is_none
+def text(value):
+    return f.text(value)
+
+
+@udf(fun_id=FN + "isoDate", **_params("value"))  # noqa: F821
+@_missing_is_none
+def iso_date(value):
+    return f.iso_date(value)
+
+
+@udf(fun_id=FN + "countryIri", **_params("hsgId", "hsgName", "date"))  # noqa: F821
+@_missing_is_none
+def country_iri(hsgId, hsgName, date):  # noqa: N803 (the parameter names are the mapping's)
+    return _when(f.country_slug(hsgId, hsgName, date), ID + "place/{}")
+
+
+@udf(fun_id=FN + "visitorIri", **_params("hsgId", "visitor"))  # noqa: F821
+@_missing_is_none
+def visitor_iri(hsgId, visitor):  # noqa: N803
+    return _when(f.person_slug(hsgId, visitor), ID + "person/hsg-{}")
+
+
+@udf(fun_id=FN + "preferredName", **_params("hsgId", "visitor"))  # noqa: F821
+@_missing_is_none
+def preferred_name(hsgId, visitor):  # noqa: N803
+    return f.preferred_name(hsgId, visitor)
+
+
+@udf(fun_id=FN + "visitorName", **_params("visitor"))  # noqa: F821
+@_missing_is_none
+def visitor_name(visitor):
+    return f.visitor_name(visitor)
+
+
+@udf(fun_id=FN + "visitorTitle", **_params("visitor"))  # noqa: F821
+@_missing_is_none
+def visitor_title(visitor):
+    return f.visitor_title(visitor)
+
+
+@udf(fun_id=FN + "visitTitleIri", **_params("id", "visitor"))  # noqa: F821
+@_missing_is_none
+def visit_title_iri(id, visitor):  # noqa: A002
+    # A title node only where the record gives a title.
+    return ID + f"title/visit-{id}" if f.visitor_title(visitor) else None
+
+
+@udf(fun_id=FN + "visitLabel", **_params("visitor", "country", "date"))  # noqa: F821
+@_missing_is_none
+def visit_label(visitor, country, date):
+    who, where = f.text(visitor), f.text(country)
+    when = f.iso_date(date) or f.text(date) or "undated"
+    return f"Visit of {who} ({where}) to the United States, {when}" if who and where else None
+
+
+@udf(fun_id=FN + "tripLabel", **_params("president", "country", "date"))  # noqa: F821
+@_missing_is_none
+def trip_label(president, country, date):
+    who, where = f.text(president), f.text(country)
+    when = f.iso_date(date) or f.text(date) or "undated"
+    return f"Trip of {who} to {where}, {when}" if who and where else None
+
+
+@udf(fun_id=FN + "termLabel", **_params("n", "president"))  # noqa: F821
+@_missing_is_none
+def term_label(n, president):
+    return f"{f.text(president)}, President of the United States (term {n})"
+
+
+@udf(fun_id=FN + "roleTitle", **_params("role"))  # noqa: F821
+@_missing_is_none
+def role_title(role):
+    # travel-role-codes.xml: "president" is labelled President.
+    return "President" if f.text(role) == "president" else f.text(role)
+
+
+@udf(fun_id=FN + "visitKindIri", **_params("description"))  # noqa: F821
+@_missing_is_none
+def visit_kind_iri(description):
+    return _when(f.visit_kind(description), ID + "visit-kind/{}")
+
+
+@udf(fun_id=FN + "visitKindPhrase", **_params("description"))  # noqa: F821
+@_missing_is_none
+def visit_kind_phrase(description):
+    return f.visit_kind_phrase(description)
+
+
+@udf(fun_id=FN + "placeIris", **_params("hsgId", "locale"))  # noqa: F821
+@_missing_is_none
+def place_iris(hsgId, locale):  # noqa: N803
+    slugs = [f.place_slug_at(hsgId, locale, str(i)) for i in range(len(f.locales(locale)))]
+    return [ID + "place/" + s for s in slugs if s] or None
+
+
+@udf(fun_id=FN + "placeIriAt", **_params("hsgId", "locale", "index"))  # noqa: F821
+@_missing_is_none
+def place_iri_at(hsgId, locale, index):  # noqa: N803
+    return _when(f.place_slug_at(hsgId, locale, index), ID + "place/{}")
+
+
+@udf(fun_id=FN + "localeAt", **_params("locale", "index"))  # noqa: F821
+@_missing_is_none
+def locale_at(locale, index):
+    return f.locale_at(locale, index)
+
+
+@udf(fun_id=FN + "countryNoteIri", **_params("record", "hsgId", "hsgName", "date"))  # noqa: F821
+@_missing_is_none
+def country_note_iri(record, hsgId, hsgName, date):  # noqa: N803
+    return ID + f"note/hsg-{record}-country" if f.country_note(hsgId, hsgName, date) else None
+
+
+@udf(fun_id=FN + "countryNoteLabel", **_params("hsgId", "hsgName", "date"))  # noqa: F821
+@_missing_is_none
+def country_note_label(hsgId, hsgName, date):  # noqa: N803
+    if not f.country_note(hsgId, hsgName, date):
+        return None
+    return f"Editorial note: the record's country id {hsgId!r} is corrected by the verified country table"
+
+
+@udf(fun_id=FN + "countryNote", **_params("hsgId", "hsgName", "date"))  # noqa: F821
+@_missing_is_none
+def country_note(hsgId, hsgName, date):  # noqa: N803
+    return f.country_note(hsgId, hsgName, date)
+
+
+@udf(fun_id=FN + "rowCountryIri", **_params("hsgId", "status", "qid", "label", "firstYear"))  # noqa: F821
+@_missing_is_none
+def row_country_iri(hsgId, status, qid, label, firstYear):  # noqa: N803
+    row = {"hsg_id": hsgId, "status": status, "qid": qid, "wikidata_label": label, "first_year": firstYear}
+    return _when(f.row_slug(row), ID + "place/{}")
+
+
+@udf(fun_id=FN + "rowCountryLabel", **_params("status", "label", "hsgName"))  # noqa: F821
+@_missing_is_none
+def row_country_label(status, label, hsgName):  # noqa: N803
+    # Wikidata's English label where the row is verified, else the name HSG gives.
+    return label if status == "verified" and label else f.text(hsgName)
+
+
+@udf(fun_id=FN + "wikidataItem", **_params("status", "qid"))  # noqa: F821
+@_missing_is_none
+def wikidata_item(status, qid):
+    # Only a verified row links to Wikidata (countries-wikidata.tsv's README).
+    return f"http://www.wikidata.org/entity/{qid}" if status == "verified" and qid else None
