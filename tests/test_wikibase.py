@@ -90,11 +90,12 @@ def test_every_property_file_has_a_title_and_a_type():
     queries = load_queries()
     properties = {k for k, q in queries.items() if q.property}
     assert properties == {
-        "P31", "P17", "P276", "P361", "P39", "P585", "P710",
+        "P31", "P17", "P276", "P361", "P39", "P580", "P582", "P585", "P710",
         "P1343", "P1344", "P1542", "P1683", "P828", "P921",
     }  # fmt: skip
     assert all(q.title.startswith("the Wikidata view, ") for q in queries.values())
-    assert queries["P585"].type == "Time" and queries["P1683"].type == "Monolingualtext"
+    assert queries["P585"].type == queries["P580"].type == queries["P582"].type == "Time"
+    assert queries["P1683"].type == "Monolingualtext"
 
 
 # ---------------------------------------------------------------- 1. truthy statements

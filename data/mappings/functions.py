@@ -122,17 +122,24 @@ def visit_kind_phrase(description):
     return f.visit_kind_phrase(description)
 
 
-@udf(fun_id=FN + "placeIris", **_params("hsgId", "locale"))  # noqa: F821
-@_missing_is_none
-def place_iris(hsgId, locale):  # noqa: N803
-    slugs = [f.place_slug_at(hsgId, locale, str(i)) for i in range(len(f.locales(locale)))]
-    return [ID + "place/" + s for s in slugs if s] or None
+def _place(hsgId, hsgName, date, locale, index):
+    # One place per named locale and country of the record's date: "Moscow" of a 1988 trip is in
+    # the Soviet Union, of a 2009 trip in Russia, and a place has one country.
+    country, name = f.country_slug(hsgId, hsgName, date), f.locale_at(locale, index)
+    return ID + f"place/hsg-{country}-{f.slug(name)}" if country and name and f.slug(name) else None
 
 
-@udf(fun_id=FN + "placeIriAt", **_params("hsgId", "locale", "index"))  # noqa: F821
+@udf(fun_id=FN + "placeIris", **_params("hsgId", "hsgName", "date", "locale"))  # noqa: F821
 @_missing_is_none
-def place_iri_at(hsgId, locale, index):  # noqa: N803
-    return _when(f.place_slug_at(hsgId, locale, index), ID + "place/{}")
+def place_iris(hsgId, hsgName, date, locale):  # noqa: N803
+    places = [_place(hsgId, hsgName, date, locale, str(i)) for i in range(len(f.locales(locale)))]
+    return [p for p in places if p] or None
+
+
+@udf(fun_id=FN + "placeIriAt", **_params("hsgId", "hsgName", "date", "locale", "index"))  # noqa: F821
+@_missing_is_none
+def place_iri_at(hsgId, hsgName, date, locale, index):  # noqa: N803
+    return _place(hsgId, hsgName, date, locale, index)
 
 
 @udf(fun_id=FN + "localeAt", **_params("locale", "index"))  # noqa: F821
@@ -161,22 +168,34 @@ def country_note(hsgId, hsgName, date):  # noqa: N803
     return f.country_note(hsgId, hsgName, date)
 
 
-@udf(fun_id=FN + "rowCountryIri", **_params("hsgId", "status", "qid", "label", "firstYear"))  # noqa: F821
-@_missing_is_none
-def row_country_iri(hsgId, status, qid, label, firstYear):  # noqa: N803
-    row = {"hsg_id": hsgId, "status": status, "qid": qid, "wikidata_label": label, "first_year": firstYear}
-    return _when(f.row_slug(row), ID + "place/{}")
+def _row(hsgId, hsgName, firstYear):
+    # A row of the table by its key (id, name, first year: unique). The mapping passes no empty
+    # cell: morph-kgc drops a row whose referenced cell is empty (an unknown row's qid and label).
+    key = (f.text(hsgId), f.text(hsgName), f.text(firstYear))
+    return next((r for r in f.load_countries() if (r["hsg_id"], r["hsg_name"], r["first_year"]) == key), None)
 
 
-@udf(fun_id=FN + "rowCountryLabel", **_params("status", "label", "hsgName"))  # noqa: F821
+@udf(fun_id=FN + "rowCountryIri", **_params("hsgId", "hsgName", "firstYear"))  # noqa: F821
 @_missing_is_none
-def row_country_label(status, label, hsgName):  # noqa: N803
+def row_country_iri(hsgId, hsgName, firstYear):  # noqa: N803
+    row = _row(hsgId, hsgName, firstYear)
+    return ID + "place/" + row["slug"] if row else None
+
+
+@udf(fun_id=FN + "rowCountryLabel", **_params("hsgId", "hsgName", "firstYear"))  # noqa: F821
+@_missing_is_none
+def row_country_label(hsgId, hsgName, firstYear):  # noqa: N803
     # Wikidata's English label where the row is verified, else the name HSG gives.
-    return label if status == "verified" and label else f.text(hsgName)
+    row = _row(hsgId, hsgName, firstYear)
+    if row is None:
+        return None
+    return row["wikidata_label"] if row["status"] == "verified" and row["wikidata_label"] else f.text(hsgName)
 
 
-@udf(fun_id=FN + "wikidataItem", **_params("status", "qid"))  # noqa: F821
+@udf(fun_id=FN + "wikidataItem", **_params("hsgId", "hsgName", "firstYear"))  # noqa: F821
 @_missing_is_none
-def wikidata_item(status, qid):
+def wikidata_item(hsgId, hsgName, firstYear):  # noqa: N803
     # Only a verified row links to Wikidata (countries-wikidata.tsv's README).
-    return f"http://www.wikidata.org/entity/{qid}" if status == "verified" and qid else None
+    row = _row(hsgId, hsgName, firstYear)
+    ok = row is not None and row["status"] == "verified" and row["qid"]
+    return f"http://www.wikidata.org/entity/{row['qid']}" if ok else None

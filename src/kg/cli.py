@@ -9,6 +9,7 @@ stays without rdflib and Flask, and `kg --help` or `kg dump` load neither.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -39,6 +40,14 @@ def main() -> None:
     """hos-kg: a knowledge graph of meetings between heads of state."""
 
 
+def _project(**overrides: object) -> Settings:
+    """The settings of the project's own build: with the Office of the Historian's records unless
+    KG_RECORDS=0 or --no-records says otherwise (Settings, for embedders and tests, reads the seed alone)."""
+    if overrides.get("records") is None and "KG_RECORDS" not in os.environ:
+        overrides["records"] = True
+    return Settings.from_env(**overrides)
+
+
 @main.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even if the inputs are unchanged.")
 @click.option(
@@ -50,14 +59,14 @@ def main() -> None:
 @click.option(
     "--records/--no-records",
     default=None,
-    help="Also map the Office of the Historian's records (data/sources/hsg/) [default: KG_RECORDS or off].",
+    help="Map the Office of the Historian's records (data/sources/hsg/) too [default: KG_RECORDS or on].",
 )
 @_clean_errors
 def build_cmd(force: bool, reasoner: str | None, records: bool | None) -> None:
     """Load, validate and reason; write build/ (graph.nq, Turtle dumps, manifest)."""
     from kg.pipeline import build  # here: see the module's docstring
 
-    click.echo(build(Settings.from_env(reasoner=reasoner, records=records), force=force).summary())
+    click.echo(build(_project(reasoner=reasoner, records=records), force=force).summary())
 
 
 @main.command("validate")
@@ -67,7 +76,7 @@ def validate_cmd() -> None:
     from kg.load import load  # here: see the module's docstring
     from kg.validate import validate
 
-    settings = Settings.from_env()
+    settings = _project()
     report = validate(load(settings), settings)
     click.echo(report.text())
     if not report.conforms:

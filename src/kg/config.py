@@ -38,8 +38,8 @@ class Settings:
     ontology: bool = field(
         default=True, metadata={"help": "Build the ontology's graph in (off for `kg serve --data`)."}
     )
-    # Off by default for now: with the records, a build takes minutes, not seconds (issue 15's
-    # closing note gives the figures); the project's sources are then the seed text alone.
+    # `kg build` turns it on (kg.cli); off here, so that an embedder's or a test's Settings()
+    # reads the seed text alone, in seconds (with the records a build takes minutes).
     records: bool = field(
         default=False,
         metadata={

@@ -124,12 +124,6 @@ def _rdflib_graph(dataset: ox.Dataset) -> Graph:
     return union
 
 
-def _turtle(row: formats.Format, dataset: ox.Dataset) -> bytes:
-    """rdflib's Turtle with the project's prefixes: it sorts subjects and predicates, a stable,
-    readable file."""
-    return _rdflib_graph(dataset).serialize(format="turtle", encoding="utf-8")
-
-
 def _json_ld(row: formats.Format, dataset: ox.Dataset) -> bytes:
     """rdflib's JSON-LD with the project's prefixes as its context, nodes and values sorted."""
     # use_rdf_type: rdflib would write a blank-node class into "@type" as an object,
@@ -145,15 +139,16 @@ Writer = Callable[[formats.Format, ox.Dataset], bytes]
 # written by pyoxigraph in sorted order (as TriG is), so a new dump format is its row in
 # kg.formats, plus an entry here only when it needs another writer.
 WRITERS: dict[ox.RdfFormat, Writer] = {
-    ox.RdfFormat.TURTLE: _turtle,
     ox.RdfFormat.JSON_LD: _json_ld,
     ox.RdfFormat.N_TRIPLES: _line_sorted,
     ox.RdfFormat.N_QUADS: _line_sorted,
 }
 
 
-def _render(row: formats.Format, graphs: dict[URIRef, Graph]) -> bytes:
-    return WRITERS.get(row.format, _pyoxigraph)(row, _canonical(graphs))
+def _render(row: formats.Format, graphs: dict[URIRef, Graph] | ox.Dataset) -> bytes:
+    """One dump's bytes: of graphs, or of their canonical dataset when the caller made it once."""
+    dataset = graphs if isinstance(graphs, ox.Dataset) else _canonical(graphs)
+    return WRITERS.get(row.format, _pyoxigraph)(row, dataset)
 
 
 def _stable_json(document: object) -> bytes:
@@ -188,12 +183,13 @@ def write_dumps(ontology: Graph, data: Graph, inferred: Graph, folder: Path) -> 
     files = []
     for graph_set, graphs in sets.items():
         triples = sum(len(g) for g in graphs.values())
+        dataset = _canonical(graphs)  # once per set: canonical labels cost seconds at 400k quads
         for row in formats.DUMPED:
-            body = _render(row, graphs)
+            body = _render(row, dataset)
             # mtime=0: the same content gives the same .gz bytes, checksum and ETag.
             for packed, name in (
                 (body, f"{graph_set}.{row.suffix}"),
-                (gzip.compress(body, mtime=0), f"{graph_set}.{row.suffix}.gz"),
+                (gzip.compress(body, compresslevel=6, mtime=0), f"{graph_set}.{row.suffix}.gz"),
             ):
                 (folder / name).write_bytes(packed)
                 files.append(

@@ -12,6 +12,7 @@ file and line, never a traceback.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from rdflib.term import Node
 
 from kg.config import Settings
 from kg.errors import DataError
-from kg.iris import GRAPH_ASSERTED
+from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY
 from kg.namespaces import new_graph
 from kg.rml import Problem, materialize
 from kg.sources import RDF_SUFFIXES, Source
@@ -51,6 +52,18 @@ class Loaded:
         triples = (q.triple for q in self.foreign.quads_for_pattern(None, None, None, graph))
         data.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
         return replace(self, data=data)
+
+    @functools.cached_property
+    def store(self) -> ox.Store:
+        """The ontology and asserted graphs in pyoxigraph, each in its named graph: for the
+        checks (kg.validate), the Wikidata view and the conclusions, at pyoxigraph's speed."""
+        from kg.derivations import term  # rdflib's blank node labels kept: derivations name them
+
+        store = ox.Store()
+        for name, graph in ((GRAPH_ONTOLOGY, self.ontology), (GRAPH_ASSERTED, self.data)):
+            g = ox.NamedNode(name)
+            store.extend(ox.Quad(term(s), term(p), term(o), g) for s, p, o in graph)  # type: ignore[arg-type]
+        return store
 
     def default_graph(self) -> ox.Store | None:
         """The foreign data's default graph alone (all of it if it has no named graphs)."""

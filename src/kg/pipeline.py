@@ -27,6 +27,7 @@ from rdflib import RDF, Graph, URIRef
 
 from kg import dump, void, wikibase
 from kg.build import LAYOUT, Build, Manifest, now
+from kg.conclude import conclude
 from kg.config import Settings
 from kg.derivations import write_derivations
 from kg.errors import ValidationFailed
@@ -94,6 +95,7 @@ def input_digest(settings: Settings) -> str:
     files += [("code", p) for p in code_files()]
     files += [("rules", p) for p in sorted((PACKAGE / "rules").glob("*")) if p.suffix in (".rq", ".ttl")]
     files += [("wikibase", p) for p in sorted((PACKAGE / "wikibase").glob("*.rq"))]
+    files += [("conclusions", p) for p in sorted((PACKAGE / "conclusions").glob("*.rq"))]
     for group, path in files:
         name = path.relative_to(PACKAGE) if group == "code" else path.name
         h.update(f"{group}/{name}".encode() + b"\0")
@@ -188,19 +190,21 @@ def _reason(settings: Settings, loaded: Loaded, checked: Loaded) -> Inference | 
 
 
 def _wikidata_view(loaded: Loaded, inference: Inference) -> tuple[Inference, Mapping]:
-    """The view step: the Wikidata view (kg.wikibase) joins the inferred graph, its derivations
-    the reasoner's, its query files the rules a derivation can name.
+    """The view step: the Wikidata view (kg.wikibase) and the conclusions (kg.conclude) join the
+    inferred graph, their derivations the reasoner's, their query files the rules a derivation
+    can name.
 
     It reads the asserted graph, so foreign data reasoned on as pyoxigraph terms (closure_quads)
     gets none: the view is the project's, for data in the project's vocabulary."""
-    shown = wikibase.view(loaded.ontology, loaded.data)
+    store = loaded.store
+    shown, concluded = wikibase.view(loaded.ontology, loaded.data, store), conclude(store)
     inferred = inference.inferred
-    for triple in shown.triples:
+    for triple in itertools.chain(shown.triples, concluded.triples):
         inferred.add(triple)
     if not inference.derivations:  # owlrl records none: a build's derivations are all or nothing
         return inference, RULES
-    derivations = ChainMap(shown.derivations, inference.derivations)  # type: ignore[arg-type]
-    return Inference(inferred, derivations), ChainMap(shown.queries, RULES)  # type: ignore[arg-type]
+    derivations = ChainMap(shown.derivations, concluded.derivations, inference.derivations)  # type: ignore[arg-type]
+    return Inference(inferred, derivations), ChainMap(shown.queries, concluded.queries, RULES)  # type: ignore[arg-type]
 
 
 def _typed(inferred: Graph | ox.Store) -> Graph:

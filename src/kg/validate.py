@@ -14,8 +14,9 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.term import Node
 
 from kg.config import Settings
+from kg.derivations import node
 from kg.load import Loaded, parse_file
-from kg.namespaces import PREFIXES, SH
+from kg.namespaces import PREFIXES, SH, new_graph
 from kg.queries import load_queries
 
 
@@ -97,20 +98,24 @@ def run_shacl(loaded: Loaded, shapes_file: Path) -> list[Violation]:
 
 
 def run_checks(loaded: Loaded, checks_dir: Path) -> list[Violation]:
-    """Each checks/*.rq is a SELECT whose rows are failures (PATO-style)."""
-    union = loaded.ontology + loaded.data
+    """Each checks/*.rq is a SELECT whose rows are failures (PATO-style), run by pyoxigraph on
+    the ontology and asserted graphs as one default graph (rdflib took 47 s at 110k triples)."""
+    names = new_graph()
     for prefix, iri in PREFIXES.items():
-        union.bind(prefix, iri, override=True, replace=True)
+        names.bind(prefix, iri, override=True, replace=True)
     out = []
     for check in load_queries(checks_dir).values():
-        for row in union.query(check.prepared):
-            values = row.asdict()
+        text = "\n".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items()) + "\n" + check.text
+        solutions = loaded.store.query(text, use_default_graph_as_union=True)
+        variables = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+        for solution in solutions:  # type: ignore[union-attr]
+            values = {k: node(solution[k]) for k in variables if solution[k] is not None}
             focus = values.get("focus")
-            detail = ", ".join(f"{k}={_short(v, union)}" for k, v in sorted(values.items()) if k != "focus")
+            detail = ", ".join(f"{k}={_short(v, names)}" for k, v in sorted(values.items()) if k != "focus")
             out.append(
                 Violation(
                     check=f"check:{check.name}",
-                    focus=_short(focus, union),
+                    focus=_short(focus, names),
                     path="",
                     message=check.title + (f" ({detail})" if detail else ""),
                     file=_files(loaded, focus),

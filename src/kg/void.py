@@ -22,6 +22,13 @@ from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, WD, ne
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 GRAPHS = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))  # the named graphs of a build
 SOURCE = "source/04dab6a38e74675e"  # the source document, under the id space
+CC0 = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
+HSG_PUBLISHER = "Office of the Historian, U.S. Department of State"
+HSG_TITLES = {  # the Office of the Historian's datasets (data/hsg.ttl describes them in full)
+    "hsg-visits": "Visits by Foreign Leaders and Heads of State to the United States, 1874–2024",
+    "hsg-travels": "Presidential Travels Abroad, 1906–2024",
+    "hsg-presidents": "Presidents of the United States",
+}
 
 
 def _dataset_iri(base_iri: str) -> URIRef:
@@ -51,6 +58,16 @@ def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str) -> 
         "classes": {str(c): n for c, n in sorted(classes.items())},
         "properties": {str(p): n for p, n in sorted(Counter(p for _, p, _ in union).items())},
         "wikidata_links": sum(1 for _, o in data.subject_objects(OWL.sameAs) if str(o).startswith(str(WD))),
+        # Records per dataset the graph maps (the Office of the Historian's): a VoID subset each.
+        "records": dict(
+            sorted(
+                Counter(
+                    str(dataset)
+                    for record in data.subjects(RDF.type, URIRef(iris.vocabulary(base_iri) + "SourceRecord"))
+                    for dataset in data.objects(record, DCTERMS.isPartOf)
+                ).items()
+            )
+        ),
     }
 
 
@@ -84,7 +101,9 @@ def describe(
             DCTERMS.description,
             Literal(
                 "Meetings of Vladimir Putin and Donald Trump, 2017–2019, from one Bengali source text, "
-                "with sentence-level provenance, OWL 2 RL inferences and a Wikidata view.",
+                "with sentence-level provenance, OWL 2 RL inferences and a Wikidata view; with the "
+                "records, the Office of the Historian's visits of foreign leaders to the United States "
+                "and presidents' trips abroad, each fact referenced to its record.",
                 lang="en",
             ),
         )
@@ -127,6 +146,25 @@ def describe(
         if dump.gzip:
             g.add((dist, DCAT.compressFormat, Literal("application/gzip")))
         g.add((dist, DCAT.byteSize, Literal(dump.bytes, datatype=XSD.integer)))
+    for source, n in stats.get("records", {}).items():
+        # A dataset the graph maps record by record: its own subset, with its licence and publisher.
+        subset = URIRef(f"{d}/{source.rsplit('/', 1)[1]}")
+        g.add((d, VOID.subset, subset))
+        g.add((d, DCTERMS.source, URIRef(source)))
+        g.add((subset, RDF.type, VOID.Dataset))
+        g.add((subset, RDF.type, DCAT.Dataset))
+        g.add((subset, DCTERMS.source, URIRef(source)))
+        g.add((subset, VOID.entities, Literal(n, datatype=XSD.integer)))
+        if source.rsplit("/", 1)[1] in HSG_TITLES:
+            g.add((subset, DCTERMS.title, Literal(HSG_TITLES[source.rsplit("/", 1)[1]], lang="en")))
+            g.add((subset, DCTERMS.license, CC0))
+            g.add(
+                (
+                    subset,
+                    DCTERMS.publisher,
+                    Literal("Office of the Historian, U.S. Department of State", lang="en"),
+                )
+            )
     linkset = URIRef(f"{d}/wikidata-links")
     g.add((linkset, RDF.type, VOID.Linkset))
     g.add((linkset, VOID.subjectsTarget, d))

@@ -12,6 +12,8 @@ Wikibase writes for a statement (https://www.mediawiki.org/wiki/Wikibase/Indexin
   its value node (``psv:``, ``wikibase:timePrecision`` 11 for a day, 10 for a month), and
   ``prov:wasDerivedFrom`` a reference per source sentence: stated in (``pr:P248``) the
   document, reference URL (``pr:P854``) the sentence, quotation (``pr:P1683``) its Bengali text;
+  or per record of a dataset (the Office of the Historian's): stated in the dataset, reference
+  URL the publisher's page for the record;
 * each property as an entity (``wd:P710 a wikibase:Property ; wikibase:directClaim wdt:P710``…).
 
 An entity with a Wikidata item is that ``wd:`` IRI only, as item and as value; others keep their
@@ -46,7 +48,7 @@ from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY, ID, WDQS
 from kg.namespaces import WD, WDT
 from kg.reason import Derivation
 
-__all__ = ["View", "ViewQuery", "load_queries", "time_value", "view"]
+__all__ = ["View", "ViewQuery", "asserted_store", "load_queries", "time_value", "view"]
 
 FOLDER = Path(__file__).parent
 _HEADER = re.compile(r"^#\+\s*(\w+):\s*(.*?)\s*$")
@@ -121,7 +123,8 @@ class View:
         self.derivations.setdefault(triple, Derivation(rule, tuple(dict.fromkeys(premises))))
 
 
-def _store(ontology: Graph, data: Graph) -> ox.Store:
+def asserted_store(ontology: Graph, data: Graph) -> ox.Store:
+    """The ontology and asserted graphs in a pyoxigraph store, in their named graphs."""
     store = ox.Store()
     for graph, triples in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, data)):
         name = ox.NamedNode(graph)
@@ -164,6 +167,7 @@ class _Inputs:
     reified: dict[Triple, list[Node]]  # a fact -> the sentences data/references.ttl gives it
     sources: dict[Node, list[Node]]  # a resource -> its sentences
     sentences: dict[Node, tuple[Node, Node]]  # a sentence -> its document and Bengali text
+    records: dict[Node, tuple[Node, Node]]  # a dataset's record -> its dataset and web page
     descriptions: list[dict[str, Node]]
     properties: list[dict[str, Node]]
 
@@ -182,6 +186,7 @@ class _Inputs:
             reified=reified,
             sources=sources,
             sentences={r["sentence"]: (r["document"], r["text"]) for r in rows["_sentences"]},
+            records={r["record"]: (r["dataset"], r["page"]) for r in rows["_records"]},
             descriptions=rows["_descriptions"],
             properties=rows["_properties"],
         )
@@ -223,10 +228,11 @@ def _claims(
     return claims
 
 
-def view(ontology: Graph, data: Graph) -> View:
-    """The Wikidata view of ontology + asserted data (see the module doc)."""
+def view(ontology: Graph, data: Graph, store: ox.Store | None = None) -> View:
+    """The Wikidata view of ontology + asserted data (see the module doc); ``store``: the same
+    in pyoxigraph (``asserted_store``), when the caller has it already."""
     queries = load_queries()
-    store = _store(ontology, data)
+    store = store if store is not None else asserted_store(ontology, data)
     inputs = _Inputs.read(store, queries)
     out = View(queries={q.id: q for q in queries.values()})
     used, described = {STATED_IN, REFERENCE_URL, QUOTATION}, set()
@@ -285,6 +291,10 @@ def _statement(out: View, claim_key: tuple[Node, str, Node], claim: _Claim, inpu
             out.add((ref, PR[STATED_IN], document), rule, why)
             out.add((ref, PR[REFERENCE_URL], source), rule, why)
             out.add((ref, PR[QUOTATION], text), rule, why)
+        elif source in inputs.records:  # a record of a dataset: the dataset and the record's page
+            dataset, page = inputs.records[source]
+            out.add((ref, PR[STATED_IN], dataset), rule, why)
+            out.add((ref, PR[REFERENCE_URL], page), rule, why)
         else:  # a reference work (Wikidata, for a city's country)
             out.add((ref, PR[STATED_IN], source), rule, why)
 
