@@ -263,6 +263,8 @@ def rdflib_union(kg):
 def test_every_canned_query_gives_the_same_answer_on_rdflib(kg, queries, rdflib_union):
     assert len(queries) >= 20
     for name, query in queries.items():
+        if "hsg" in query.tags:
+            continue  # the records' queries: tests/test_hsg_queries.py, on a build with the records
         terms = bindings(query, {p.name: p.example for p in query.params if p.example})
         ours = kg.query(query.text, bindings=terms)
         names = [v.value for v in ours.variables]
