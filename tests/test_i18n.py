@@ -7,7 +7,7 @@ import re
 import pytest
 from flask import Flask, Response
 
-from kg.web import front, i18n
+from kg.web import events, i18n
 
 app = Flask(__name__)
 
@@ -79,5 +79,5 @@ def test_the_timeline_says_cancelled_once_in_every_language(client, lang):
     assert titles[0].count(word) == 1, titles[0]
     # Whatever the label says: nothing, the status in this language, in another, twice.
     for said in ("", f" {word}", " (Cancelled)", " (বাতিল) (отменена)"):
-        assert front.with_status("Meeting" + said, True, lang) == f"Meeting {word}"
-    assert front.with_status("Meeting", False, lang) == "Meeting"
+        assert events.with_status("Meeting" + said, True, lang) == f"Meeting {word}"
+    assert events.with_status("Meeting", False, lang) == "Meeting"

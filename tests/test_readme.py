@@ -90,8 +90,9 @@ def test_the_readme_has_examples_of_each_kind():
 
 
 @pytest.fixture(scope="module")
-def origin(settings, built):
-    with kg_serve(env={"KG_BUILD_DIR": str(settings.build_dir)}) as url:
+def origin(records_settings, records_built):
+    """`kg serve` on the build `make run` makes: the source text and the Office of the Historian's records."""
+    with kg_serve(env={"KG_BUILD_DIR": str(records_settings.build_dir)}) as url:
         yield url.removesuffix("/sparql")
 
 

@@ -264,14 +264,15 @@ def test_the_link_macro_links_http_iris_escaped(app):
 
 
 def test_a_timeline_mark_links_only_when_linkable(app):
-    from kg.web.front import Mark, timeline_svg
+    from kg.web import timeline
+    from kg.web.events import Event, Filters
 
     day = datetime.date(2018, 7, 16)
     marks = [
-        Mark(href, label, day, day, "bilateral", cancelled=False, month_only=False, place="Helsinki")
+        Event(href, href, label, "seed", "meeting", day, day, occasion="bilateral")
         for href, label in [("javascript:alert(1)", "bad"), ("/id/meeting/good", "good")]
     ]
     with app.test_request_context("/"):
-        svg = timeline_svg(marks, "en")
+        svg, _ = timeline.svg(marks, Filters(), "en", {})
     assert 'href="/id/meeting/good"' in svg and "javascript:" not in svg
     assert ">bad</text>" in svg  # the mark is still drawn

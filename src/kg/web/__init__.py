@@ -16,12 +16,22 @@ from kg.engine import Engine
 from kg.errors import KGError
 from kg.queries import load_queries, resolve_values
 from kg.store import KnowledgeGraph
-from kg.web import api, describe, dumps, entities, explain, front, i18n, pages, safety, sparql
+from kg.web import api, describe, dumps, entities, explain, explore, front, i18n, pages, safety, sparql
 from kg.web.answers import start_workers
 from kg.web.response_cache import ResponseCache
 
 __all__ = ["close_app", "create_app", "start_workers"]
-BLUEPRINTS = (sparql.bp, describe.bp, api.bp, pages.bp, dumps.bp, entities.bp, explain.bp, front.bp)
+BLUEPRINTS = (
+    sparql.bp,
+    describe.bp,
+    api.bp,
+    pages.bp,
+    dumps.bp,
+    entities.bp,
+    explain.bp,
+    front.bp,
+    explore.bp,
+)
 
 
 def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None) -> Flask:

@@ -1,12 +1,8 @@
-"""The front: home page with the timeline (SVG, drawn here from the timeline query), places, editor."""
+"""The front: home page with the timeline (kg.web.timeline) and the decade chart, places, editor."""
 
 from __future__ import annotations
 
-import datetime
-import re
-from dataclasses import dataclass
-
-from flask import Blueprint, Response, render_template, request, send_from_directory
+from flask import Blueprint, Response, request, send_from_directory
 
 from kg import formats
 from kg.config import REPO_ROOT
@@ -14,24 +10,11 @@ from kg.errors import NotFound
 from kg.namespaces import sparql_prologue
 from kg.web import i18n
 from kg.web.answers import page_rows
+from kg.web.events import COLOURS
 from kg.web.page_helpers import internal, local_path, page, registry
+from kg.web.timeline import timeline_context
 
 bp = Blueprint("front", __name__)
-
-COLOURS = {"g20": "#1f6feb", "apec": "#2da44e", "bilateral": "#bf3989", "anniversary": "#9a6700"}
-WIDTH, LEFT, RIGHT, ROW = 1000, 40, 40, 34
-
-
-@dataclass
-class Mark:
-    href: str
-    label: str  # with the status, said once ("… (cancelled)")
-    start: datetime.date
-    end: datetime.date  # == start for a known day; the month's last day for a month-only date
-    occasion: str
-    cancelled: bool
-    month_only: bool
-    place: str
 
 
 # What the front shows at most (declared; the row cap of /sparql does not apply to them).
@@ -48,79 +31,6 @@ def _rows(name: str, max_rows: int | None, **params: str) -> list:
 def _internal(name: str, max_rows: int) -> list:
     """The rows of a query from queries/internal/ (loaded at start-up)."""
     return page_rows(internal(name), max_rows=max_rows)
-
-
-def _occasion(row) -> str:
-    series = row["series"].value if row["series"] else ""
-    if series.endswith("/event/g20"):
-        return "g20"
-    if series.endswith("/event/apec"):
-        return "apec"
-    return "anniversary" if row["occasion"] else "bilateral"
-
-
-# A label may already end with the status, in any of the languages ("… (cancelled)"): said once.
-_STATUS_SUFFIX = re.compile(
-    r"\s*\((?:" + "|".join(map(re.escape, i18n.WORDS["cancelled"].values())) + r")\)\s*$", re.I
-)
-
-
-def with_status(label: str, cancelled: bool, lang: str) -> str:
-    """The label with the meeting's status said once, in ``lang``, whatever the label itself says."""
-    if not cancelled:
-        return label
-    while (bare := _STATUS_SUFFIX.sub("", label)) != label:
-        label = bare
-    return f"{label} ({i18n.t('cancelled', lang)})"
-
-
-def timeline_marks(lang: str) -> list[Mark]:
-    marks = []
-    for row in _rows("timeline", TIMELINE_ROWS, lang=lang):
-        if row["date"]:
-            start = end = datetime.date.fromisoformat(row["date"].value)
-        else:
-            year, month = map(int, row["month"].value.split("-"))
-            start = datetime.date(year, month, 1)
-            end = (datetime.date(year + month // 12, month % 12 + 1, 1)) - datetime.timedelta(days=1)
-        cancelled = row["status"].value.endswith("EventCancelled")
-        marks.append(
-            Mark(
-                href=local_path(row["meeting"].value) or row["meeting"].value,
-                label=with_status(row["label"].value, cancelled, lang),
-                start=start,
-                end=end,
-                occasion=_occasion(row),
-                cancelled=cancelled,
-                month_only=not row["date"],
-                place=row["placeLabel"].value,
-            )
-        )
-    return marks
-
-
-def timeline_svg(marks: list[Mark], lang: str) -> str:
-    first = datetime.date(min(m.start for m in marks).year, 1, 1)
-    last = datetime.date(max(m.end for m in marks).year, 12, 31)
-    span = (last - first).days
-
-    def x(day: datetime.date) -> float:
-        return round(LEFT + (WIDTH - LEFT - RIGHT) * (day - first).days / span, 1)
-
-    height = 60 + ROW * len(marks)
-    return render_template(
-        "timeline.svg",
-        marks=marks,
-        x=x,
-        years=range(first.year, last.year + 2),
-        height=height,
-        width=WIDTH,
-        colours=COLOURS,
-        row=ROW,
-        lang=lang,
-        t=i18n.t,
-        date=datetime.date,
-    )
 
 
 def places(lang: str) -> list[dict]:
@@ -161,7 +71,7 @@ def home() -> Response:
     questions = [q for q in registry().values() if not q.name.startswith("wikidata-")]
     return page(
         "home.html",
-        svg=timeline_svg(timeline_marks(lang), lang),
+        timeline=timeline_context(lang, request.args, COLOURS),
         places=places(lang),
         documents=documents,
         counts=[
@@ -176,8 +86,9 @@ def home() -> Response:
 
 @bp.get("/timeline.svg")
 def timeline() -> Response:
+    """The home page's timeline alone, under the same filters (?person=…&country=…&from=…&to=…)."""
     lang = i18n.current()
-    return Response(timeline_svg(timeline_marks(lang), lang), mimetype="image/svg+xml")
+    return Response(timeline_context(lang, request.args, COLOURS)["svg"], mimetype="image/svg+xml")
 
 
 @bp.get("/editor")
@@ -186,13 +97,21 @@ def editor() -> Response:
     return page("editor.html", prologue=sparql_prologue(), examples=examples)
 
 
-# CodeMirror comes from npm (package.json, `make install`): served from node_modules, never copied.
-VENDOR_FILES = {"lib/codemirror.js", "lib/codemirror.css", "mode/sparql/sparql.js"}
+# Front-end libraries come from npm (package.json, `make install`): served from node_modules, never
+# copied. CodeMirror for the editor; for the map, d3-geo (and d3-array, which it needs), topojson-client
+# and Natural Earth's boundaries from world-atlas.
+VENDOR_FILES = {
+    "codemirror": {"lib/codemirror.js", "lib/codemirror.css", "mode/sparql/sparql.js"},
+    "d3-array": {"dist/d3-array.min.js"},
+    "d3-geo": {"dist/d3-geo.min.js"},
+    "topojson-client": {"dist/topojson-client.min.js"},
+    "world-atlas": {"countries-110m.json"},
+}
 
 
-@bp.get("/vendor/codemirror/<path:name>")
-def vendor(name: str) -> Response:
-    folder = REPO_ROOT / "node_modules" / "codemirror"
-    if name not in VENDOR_FILES or not (folder / name).is_file():
-        raise NotFound(f"no front-end asset {name!r} (run `make install` to install CodeMirror)")
+@bp.get("/vendor/<package>/<path:name>")
+def vendor(package: str, name: str) -> Response:
+    folder = REPO_ROOT / "node_modules" / package
+    if name not in VENDOR_FILES.get(package, ()) or not (folder / name).is_file():
+        raise NotFound(f"no front-end asset {package}/{name} (run `make install` to install it)")
     return send_from_directory(folder, name, max_age=86400)
