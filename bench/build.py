@@ -36,7 +36,9 @@ def one(records: bool, folder: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kg-bench-build-") as tmp:
@@ -44,7 +46,9 @@ def main() -> None:
             runs = [one(records, Path(tmp) / f"{records}-{n}") for n in range(args.runs)]
             median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             name = "with the records" if records else "source text alone"
-            stages = ", ".join(f"{k} {v:.1f}" for k, v in median.items() if k not in ("wall", "cpu", "triples"))
+            stages = ", ".join(
+                f"{k} {v:.1f}" for k, v in median.items() if k not in ("wall", "cpu", "triples")
+            )
             print(
                 f"{name:<18} {int(median['triples']):>9,} triples  wall {median['wall']:6.1f} s  "
                 f"cpu {median['cpu']:6.1f} s  ({stages})"

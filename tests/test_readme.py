@@ -124,6 +124,14 @@ def run_curl(argv: tuple[str, ...], origin: str) -> None:
     body, _, last = done.stdout.rpartition("\n")
     status, _, content_type = last.partition(" ")
     assert int(status) < 400, f"HTTP {status}: {body[:2000]}"
+    # An example that asks for a format (Accept, or a .csv/.json… suffix) must get it, not a page.
+    asked = [a.split(":", 1)[1].strip() for a in argv if a.lower().startswith("accept:")]
+    suffix = re.search(r"\.(csv|tsv|json)(?:\?|$)", next((a for a in argv if a.startswith(ORIGIN)), ""))
+    if suffix:
+        asked.append({"csv": "text/csv", "tsv": "text/tab-separated-values", "json": "json"}[suffix[1]])
+    for media in asked:
+        if "," not in media and "*" not in media:
+            assert media in content_type, f"asked for {media}, got {content_type}"
     empty = _answers_something(body, content_type)
     assert empty is None, f"{empty} ({content_type}): {body[:2000]}"
 

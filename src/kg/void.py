@@ -45,8 +45,10 @@ def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str) -> 
     partitions and of the count of classes.
     """
     resources = iris.id_space(base_iri)
-    union = ontology + data + inferred
-    classes = Counter(o for s, o in union.subject_objects(RDF.type) if isinstance(o, URIRef))
+    # The three graphs' triples as one set (a triple in two graphs counted once), without building
+    # an rdflib union graph: at 430,000 triples that took longer than the counting.
+    union = set(ontology) | set(data) | set(inferred)
+    classes = Counter(o for s, p, o in union if p == RDF.type and isinstance(o, URIRef))
     return {
         "graphs": {
             str(GRAPH_ONTOLOGY): len(ontology),
@@ -54,7 +56,7 @@ def statistics(ontology: Graph, data: Graph, inferred: Graph, base_iri: str) -> 
             str(GRAPH_INFERRED): len(inferred),
         },
         "triples": len(ontology) + len(data) + len(inferred),
-        "entities": len({s for s in union.subjects() if str(s).startswith(resources)}),
+        "entities": len({s for s, _, _ in union if str(s).startswith(resources)}),
         "classes": {str(c): n for c, n in sorted(classes.items())},
         "properties": {str(p): n for p, n in sorted(Counter(p for _, p, _ in union).items())},
         "wikidata_links": sum(1 for _, o in data.subject_objects(OWL.sameAs) if str(o).startswith(str(WD))),
