@@ -113,3 +113,18 @@ def records_app(records_settings: Settings, records_kg: KnowledgeGraph):
 @pytest.fixture()
 def records_client(records_app):
     return records_app.test_client()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per module of browser tests (tests/test_browser.py's set-up)."""
+    from tests.test_browser import CHROMIUM, FLAGS  # there: the browser tests' own constants
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright  # only browser tests need Playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()

@@ -33,18 +33,6 @@ def base(settings, built):
         yield url.removesuffix("/sparql")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture()
 def page(browser):
     """A page that records console errors and failed requests; the test fails on any."""

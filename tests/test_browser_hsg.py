@@ -9,12 +9,11 @@ assert would fail on a slow machine, not on a slow page).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.support import kg_serve
-from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS
+from tests.test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.live
 HOME_BUDGET = 300 * 1024  # bytes: the page and everything it loads
@@ -25,18 +24,6 @@ def base(records_settings, records_built):
     """`kg serve` on the build with the Office of the Historian's records: the pages at their size."""
     with kg_serve(env={"KG_BUILD_DIR": str(records_settings.build_dir)}) as url:
         yield url.removesuffix("/sparql")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _watch(page) -> list[str]:
