@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kg.web.i18n import LANGS
-from tests.test_browser import base, browser, page  # noqa: F401  (the live fixtures, shared)
+from tests.test_browser import base, page  # noqa: F401  (the live fixtures, shared; browser is in conftest)
 
 ID = "https://w3id.org/hos-kg/id/"
 HELSINKI = "/id/meeting/2018-07-16-helsinki"
