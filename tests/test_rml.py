@@ -7,6 +7,7 @@ seconds, and what it must say is read from the same XML.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS
 
-from kg import rml
+from kg import mapping_functions, rml
 from kg.config import REPO_ROOT
 from kg.errors import DataError
 from kg.namespaces import HOS
@@ -132,3 +133,32 @@ def test_records_with_missing_fields_are_reported_not_dropped(data: Path) -> Non
         rml.Problem("trip 3734", "sources/hsg/president-travels/trump-donald-j.xml", "locale", "missing")
         in problems
     )
+
+
+def test_a_function_is_computed_once_a_run_for_the_same_arguments(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rules call the same function on the same records (the visit's kind, as its object and as the
+    # kind's subject): each answer is kept for the run.
+    calls: list[str | None] = []
+    real = mapping_functions.visit_kind
+    monkeypatch.setattr(mapping_functions, "visit_kind", lambda d: calls.append(d) or real(d))
+    graph, _ = mapped(data)
+    visits = records(data / "sources/hsg/visits/1870.xml", "visit") + records(
+        data / "sources/hsg/visits/2010.xml", "visit"
+    )
+    assert len(calls) == len(set(calls)) <= len({v.findtext("description") for v in visits})
+    assert graph.value(URIRef(f"{ID}visit/2078"), HOS.visitKind) == URIRef(f"{ID}visit-kind/working-visit")
+
+
+def test_a_run_takes_the_visitors_spellings_from_the_records_it_read(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @functools.cache
+    def reread(folder: object = None) -> dict[str, str]:
+        raise AssertionError("the visits folder was parsed a second time")
+
+    monkeypatch.setattr(mapping_functions, "_spellings", reread)
+    graph, _ = mapped(data)
+    person = graph.value(URIRef(f"{ID}visit/2078"), HOS.participant)
+    assert graph.value(person, RDFS.label) == Literal("George Papandreou", lang="en")

@@ -21,9 +21,16 @@ def _params(*names):
 def _missing_is_none(function):
     # morph-kgc hands a function an empty element's value as the string "None" (and a missing
     # one as "nan"): the record says nothing there, so the function is given None.
+    # Each answer is kept for the run (kg.rml runs this file once a run): several rules call a
+    # function on the same record, and records share dates and countries.
+    answers = {}
+
     @functools.wraps(function)
     def wrapper(**kwargs):
-        return function(**{k: None if v in ("None", "nan") else v for k, v in kwargs.items()})
+        key = tuple(kwargs.items())
+        if key not in answers:
+            answers[key] = function(**{k: None if v in ("None", "nan") else v for k, v in kwargs.items()})
+        return answers[key]
 
     return wrapper
 

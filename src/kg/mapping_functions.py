@@ -36,6 +36,8 @@ import csv
 import functools
 import re
 import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -289,9 +291,19 @@ def country_row_slug(
     return f"hsg-{hsg_id.strip()}-{first_year.strip()}"
 
 
+@functools.cache
+def _rows_by_id(path: str | Path) -> dict[str, list[dict]]:
+    # Nearly every record has its own date, so _country_row's cache misses: no scan of the table.
+    by_id: dict[str, list[dict]] = {}
+    for row in load_countries(path):
+        by_id.setdefault(row["hsg_id"], []).append(row)
+    return by_id
+
+
 @functools.cache  # a build asks the same (id, name, date) tens of thousands of times
 def _country_row(hsg_id: str | None, hsg_name: str | None, when: str | None, path: Table) -> dict | None:
-    rows = [r for r in load_countries(path or COUNTRIES) if r["hsg_id"] == text(hsg_id)]
+    key = text(hsg_id)
+    rows = _rows_by_id(path or COUNTRIES).get(key, []) if key else []
     rows = [r for r in rows if r["hsg_name"] == text(hsg_name)] or rows
     day = iso_date(when)
     day = date.fromisoformat(day) if day else None
@@ -336,40 +348,57 @@ VISITS = Path(__file__).resolve().parents[2] / "data" / "sources" / "hsg" / "vis
 
 @functools.cache
 def _spellings(folder: str | Path | None = None) -> dict[str, str]:
-    """Each visitor's (person_slug's) preferred spelling: the one most records of the folder use,
-    the latest record's on a tie. The other spellings stay alternative labels."""
-    import xml.etree.ElementTree as ET
-
-    seen: dict[str, dict[str, tuple[int, str]]] = {}
+    records: list[ET.Element] = []
     for path in sorted(Path(folder or VISITS).glob("*.xml")):
         try:
-            root = ET.parse(path).getroot()
+            records += ET.parse(path).getroot()
         except ET.ParseError:
             continue  # kg.rml reports the file; its records are not mapped
-        for record in root:
-            key = person_slug(
-                record.findtext("from[@id]") and record.find("from").get("id"), record.findtext("visitor")
-            )
-            name, day = visitor_name(record.findtext("visitor")), text(record.findtext("start-date")) or ""
-            if key and name:
-                count, latest = seen.setdefault(key, {}).get(name, (0, ""))
-                seen[key][name] = (count + 1, max(latest, day))
+    return spellings(records)
+
+
+def spellings(records: Iterable[ET.Element]) -> dict[str, str]:
+    """Each visitor's (person_slug's) preferred spelling: the one most records use, the latest
+    record's on a tie. The other spellings stay alternative labels."""
+    seen: dict[str, dict[str, tuple[int, str]]] = {}
+    for record in records:
+        key = person_slug(
+            record.findtext("from[@id]") and record.find("from").get("id"), record.findtext("visitor")
+        )
+        name, day = visitor_name(record.findtext("visitor")), text(record.findtext("start-date")) or ""
+        if key and name:
+            count, latest = seen.setdefault(key, {}).get(name, (0, ""))
+            seen[key][name] = (count + 1, max(latest, day))
     return {key: max(names, key=lambda n: names[n]) for key, names in seen.items()}
+
+
+_RUN_SPELLINGS: dict[str, str] | None = None  # those of the VISITS records kg.rml read (use_visits)
+
+
+def use_visits(records: Iterable[ET.Element]) -> None:
+    """The records of VISITS as kg.rml has read them for a run: their spellings serve
+    preferred_name, and the folder is not parsed a second time (call after use_data_dir)."""
+    global _RUN_SPELLINGS
+    _RUN_SPELLINGS = spellings(records)
 
 
 def preferred_name(
     country_id: str | None, visitor: str | None, folder: str | Path | None = None
 ) -> str | None:
-    """The one English label of the person a visitor string names (see _spellings)."""
+    """The one English label of the person a visitor string names (see spellings)."""
     key = person_slug(country_id, visitor)
-    return _spellings(folder).get(key) if key else None
+    if not key:
+        return None
+    known = _RUN_SPELLINGS if folder is None and _RUN_SPELLINGS is not None else _spellings(folder)
+    return known.get(key)
 
 
 def use_data_dir(data_dir: Path) -> None:
     """Read the country table and the visits of this data folder (kg.rml calls it before a run:
     morph-kgc gives the functions no other way to know which build they serve)."""
-    global COUNTRIES, VISITS
+    global COUNTRIES, VISITS, _RUN_SPELLINGS
     COUNTRIES = data_dir / "sources" / "hsg" / "countries-wikidata.tsv"
     VISITS = data_dir / "sources" / "hsg" / "visits"
-    for cached in (load_countries, _country_row, _spellings):
+    _RUN_SPELLINGS = None
+    for cached in (load_countries, _rows_by_id, _country_row, _spellings):
         cached.cache_clear()

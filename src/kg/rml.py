@@ -9,12 +9,17 @@ stops the build with its name, line and column. Every record is checked (``CHECK
 impossible field is reported (``Problem``: id, file, field, reason), and the record is still
 mapped with what it has (the mapping's functions return nothing for a bad value, so no triple).
 
-Two things of morph-kgc 2.10 are mended for the length of a run (``_mended``), by wrapping the
+Some things of morph-kgc 2.10 are mended for the length of a run (``_mended``), by wrapping the
 library calls concerned and nothing else, so the mappings stay plain RML:
 
-* it parses an XML source again for every predicate-object map (one rule each): 40 rules over
-  the visits would parse 1.9 MB forty times. One parse and one XPath selection per file and
-  iterator are shared (measured on the visits: 7.6 s → 2.0 s for 8 rules);
+* it reads an XML source again for every predicate-object map (one rule each): parses the file,
+  selects the iterator and finds every reference in every record. Here each file is parsed, each
+  iterator selected and each reference found once, and the records of a source with the same
+  references are read once (111 rules ask for 34 such sets), for the run;
+* it runs the functions file again for every function call: here once a run, so that the
+  functions' answers, kept for the run (functions.py), are shared by the rules. With the
+  country index of kg.mapping_functions, these took the mapping of all the records from about
+  10 s to about 5 s of CPU;
 * a literal made by a function is written without N-Triples escaping (a quotation mark in a
   record's words would break the output), and one whose subject is made by a function too
   raises KeyError 'reference_results': the literal is escaped here, and the column it looks
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -140,8 +146,8 @@ def check(record: ET.Element, file: str) -> list[Problem]:
     return problems
 
 
-def gather(files: list[Path], data_dir: Path, target: Path) -> list[Problem]:
-    """Join XML files into one document at ``target``; the problems of their records."""
+def gather(files: list[Path], data_dir: Path, target: Path) -> tuple[list[Problem], ET.Element]:
+    """Join XML files into one document at ``target``; the problems of their records, and the document."""
     joined: ET.Element | None = None
     problems: list[Problem] = []
     for path in files:
@@ -164,7 +170,7 @@ def gather(files: list[Path], data_dir: Path, target: Path) -> list[Problem]:
     if joined is None:
         raise DataError(f"{target.name}: no XML files to map")
     ET.ElementTree(joined).write(target, encoding="utf-8", xml_declaration=True)
-    return problems
+    return problems, joined
 
 
 def _prepare(mappings: list[Path], data_dir: Path, work: Path) -> tuple[list[Path], list[Problem]]:
@@ -190,7 +196,10 @@ def _prepare(mappings: list[Path], data_dir: Path, work: Path) -> tuple[list[Pat
                 local = where
             else:
                 local = work / f"{n}-{where.stem}.xml"
-                problems += gather(files, data_dir, local)
+                found, joined = gather(files, data_dir, local)
+                problems += found
+                if where == fn.VISITS:
+                    fn.use_visits(joined)  # the functions' spellings: the folder is not read again
             graph.set((source, RML.source, Literal(str(local))))
         out.append(work / f"{n}-{mapping.name}")
         graph.serialize(out[-1], format="turtle")
@@ -202,13 +211,40 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
+# An iterator of child steps by plain names ("/visits/visit"), which ElementTree selects alike.
+_CHILD_STEPS = re.compile(r"(?:/[A-Za-z_][A-Za-z0-9_.-]*)+")
+
+
+def _child_steps(root: ET.Element, iterator: str) -> list[ET.Element]:
+    """What XPath selects by such an iterator from a document (elementpath would first copy the
+    whole tree into its own nodes, and leave them to the garbage collector)."""
+    first, *rest = iterator.split("/")[1:]
+    if root.tag != first:
+        return []
+    return root.findall("/".join(rest)) if rest else [root]
+
+
+def _values(record: ET.Element, reference: str, namespaces: dict[str, str]) -> tuple:
+    """What morph-kgc's _read_xml takes from a record for a reference: every match's text or
+    attribute (a tuple, which the garbage collector stops scanning, where _read_xml has a list)."""
+    reference = reference.replace("/@", "@")
+    if reference.startswith("@"):
+        return (record.attrib[reference[1:]],)
+    element, attribute = reference.split("@")[:2] if "@" in reference else (reference, None)
+    return tuple(
+        r.get(attribute) if attribute else r.text for r in record.findall(element, namespaces=namespaces)
+    )
+
+
 @contextlib.contextmanager
 def _mended() -> Iterator[None]:
-    """For one run: morph-kgc parses each XML file and selects each iterator once, and the
-    literals its functions make are escaped (see the module's docstring)."""
+    """For one run: morph-kgc reads each XML file, iterator and reference once and runs the
+    functions file once, and the literals its functions make are escaped (see the module's docstring)."""
+    import pandas as pd
     from morph_kgc import materializer
     from morph_kgc.constants import RML_LITERAL
     from morph_kgc.data_source import data_file
+    from morph_kgc.fnml import fnml_executer
 
     real_fnml = materializer._materialize_fnml_execution
 
@@ -220,39 +256,76 @@ def _mended() -> Iterator[None]:
             out[position] = '"' + out[fnml_execution].map(_escape) + '"'
         return out
 
-    parses: dict[str, list] = {}
-    selections: dict[tuple[int, str], list] = {}
-    real_et, real_select = data_file.et, data_file.elementpath.iter_select
+    # data_file._read_xml for a local file, with each file parsed once, each iterator selected
+    # once and each reference found once per record: morph-kgc does all three for every rule.
+    real_read_xml = data_file._read_xml
+    trees: dict[str, tuple[ET.Element, dict[str, str]]] = {}
+    selections: dict[tuple[str, str], list[ET.Element]] = {}
+    columns: dict[tuple[str, str, str], list[tuple]] = {}
 
-    class _ET:
-        def __getattr__(self, name: str) -> object:
-            return getattr(real_et, name)
+    def read_xml(rml_rule, references):
+        path, iterator, references = rml_rule["logical_source_value"], rml_rule["iterator"], list(references)
+        if path.startswith("http") or not references:
+            return real_read_xml(rml_rule, references)
+        if path not in trees:
+            namespaces, root = {}, None
+            with open(path, encoding="utf-8") as file:
+                for event, element in ET.iterparse(file, events=["end", "start-ns"]):
+                    if event == "start-ns":
+                        namespaces[element[0]] = element[1]
+                    else:
+                        root = element
+            trees[path] = (root, namespaces)
+        root, namespaces = trees[path]
+        if (path, iterator) not in selections:
+            if namespaces or not _CHILD_STEPS.fullmatch(iterator):
+                found = data_file.elementpath.iter_select(
+                    root, iterator, namespaces=namespaces, parser=data_file.XPath3Parser
+                )
+                selections[path, iterator] = list(found)
+            else:
+                selections[path, iterator] = _child_steps(root, iterator)
+        for reference in references:
+            if (path, iterator, reference) not in columns:
+                records = selections[path, iterator]
+                columns[path, iterator, reference] = [_values(r, reference, namespaces) for r in records]
+        frame = pd.DataFrame({r: columns[path, iterator, r] for r in references}, columns=references)
+        frame = frame.dropna(axis=0, how="any")
+        for reference in references:
+            frame = frame.explode(reference)
+        return frame
 
-        @staticmethod
-        def iterparse(source, events=None):
-            key = getattr(source, "name", None)
-            if key is None:
-                return real_et.iterparse(source, events=events)
-            with source:
-                if key not in parses:
-                    parses[key] = list(real_et.iterparse(source, events=events))
-            return iter(parses[key])
+    # A source's records with the same references, read once: rules ask for 34 sets 111 times.
+    real_get_data = materializer._get_data
+    datas: dict[tuple[str, ...], object] = {}
 
-    def iter_select(root, path, **kwargs):
-        key = (id(root), path)
-        if key not in selections:
-            selections[key] = list(real_select(root, path, **kwargs))
-        return iter(selections[key])
+    def get_data(config, rml_rule, references, python_source=None):
+        fields = ("source_name", "source_type", "logical_source_type", "logical_source_value", "iterator")
+        key = (*(str(rml_rule[f]) for f in fields), *sorted(references))
+        if key not in datas:
+            datas[key] = real_get_data(config, rml_rule, references, python_source)
+        return datas[key].copy()  # the rule adds its columns to what it is given
 
-    data_file.et = _ET()
-    data_file.elementpath.iter_select = iter_select
+    # The functions file, run once: morph-kgc runs it again for every function call column.
+    real_load_udfs = fnml_executer.load_udfs
+    udfs: list[dict] = []
+
+    def load_udfs(config):
+        if not udfs:
+            udfs.append(real_load_udfs(config))
+        return udfs[0]
+
+    data_file._read_xml = read_xml
     materializer._materialize_fnml_execution = fnml
+    materializer._get_data = get_data
+    fnml_executer.load_udfs = load_udfs
     try:
         yield
     finally:
-        data_file.et = real_et
-        data_file.elementpath.iter_select = real_select
+        data_file._read_xml = real_read_xml
         materializer._materialize_fnml_execution = real_fnml
+        materializer._get_data = real_get_data
+        fnml_executer.load_udfs = real_load_udfs
 
 
 def materialize(mappings: list[Path], functions: Path | None, data_dir: Path) -> tuple[str, list[Problem]]:
