@@ -112,15 +112,23 @@ def time_value(value: Literal) -> tuple[Literal, int]:
 
 @dataclass
 class View:
-    """The view's triples, each with the derivation that explains it."""
+    """The view's triples, each with the derivation that explains it (the first one given)."""
 
-    triples: Graph = field(default_factory=Graph)
     derivations: dict[Triple, Derivation] = field(default_factory=dict)
     queries: dict[str, ViewQuery] = field(default_factory=dict)
 
+    @property
+    def triples(self) -> Iterable[Triple]:
+        """Each triple once, in the order first added (a dict, not an rdflib graph: 250,000 adds
+        to a graph took seconds)."""
+        return self.derivations.keys()
+
     def add(self, triple: Triple, rule: str, premises: Iterable[Triple]) -> None:
-        self.triples.add(triple)
-        self.derivations.setdefault(triple, Derivation(rule, tuple(dict.fromkeys(premises))))
+        self.put(triple, Derivation(rule, tuple(dict.fromkeys(premises))))
+
+    def put(self, triple: Triple, derivation: Derivation) -> None:
+        """``add`` with a derivation made once for the many triples of one claim."""
+        self.derivations.setdefault(triple, derivation)
 
 
 def asserted_store(ontology: Graph, data: Graph) -> ox.Store:
@@ -256,47 +264,69 @@ def view(ontology: Graph, data: Graph, store: ox.Store | None = None) -> View:
     return out
 
 
+# Terms of every statement, made once: an rdflib Namespace makes (and checks) a new URIRef per access.
+_TYPE, _DERIVED_FROM, _UTC = RDF.type, PROV.wasDerivedFrom, Literal(0)
+_STATEMENT, _BEST_RANK, _RANK, _NORMAL_RANK, _REFERENCE = (
+    WIKIBASE[k] for k in ("Statement", "BestRank", "rank", "NormalRank", "Reference")
+)
+_TIME_VALUE, _TIME, _PRECISION, _TIMEZONE = (
+    WIKIBASE[k] for k in ("TimeValue", "timeValue", "timePrecision", "timeTimezone")
+)
+
+
+@cache
+def _term(namespace: Namespace, name: str) -> URIRef:
+    return namespace[name]
+
+
 def _statement(out: View, claim_key: tuple[Node, str, Node], claim: _Claim, inputs: _Inputs) -> None:
     """A claim as Wikibase writes it: truthy triple, statement, value node, qualifiers, references."""
     item, prop, value = claim_key
     rule = claim.query.id
-    why = [
-        *(t for _, t in claim.premises),
-        *((x, OWL.sameAs, inputs.twins[x]) for x in claim.own if x in inputs.twins),
-    ]
+    why = Derivation(
+        rule,
+        tuple(
+            dict.fromkeys(
+                [
+                    *(t for _, t in claim.premises),
+                    *((x, OWL.sameAs, inputs.twins[x]) for x in claim.own if x in inputs.twins),
+                ]
+            )
+        ),
+    )
     st = CLAIM[f"{_local(item)}-{prop}-{hashlib.sha1(value.n3().encode()).hexdigest()[:10]}"]
     shown: Node = value
     if claim.query.type == "Time":
         shown, precision = time_value(value)  # type: ignore[arg-type]
         tv = VALUE[hashlib.sha1(f"{shown}|{precision}".encode()).hexdigest()[:16]]
-        out.add((st, PSV[prop], tv), rule, why)
-        out.add((tv, RDF.type, WIKIBASE.TimeValue), rule, why)
-        out.add((tv, WIKIBASE.timeValue, shown), rule, why)
-        out.add((tv, WIKIBASE.timePrecision, Literal(precision)), rule, why)
-        out.add((tv, WIKIBASE.timeTimezone, Literal(0)), rule, why)
-    out.add((item, WDT[prop], shown), rule, why)
-    out.add((item, P[prop], st), rule, why)
-    out.add((st, RDF.type, WIKIBASE.Statement), rule, why)
-    out.add((st, RDF.type, WIKIBASE.BestRank), rule, why)
-    out.add((st, WIKIBASE.rank, WIKIBASE.NormalRank), rule, why)
-    out.add((st, PS[prop], shown), rule, why)
+        out.put((st, _term(PSV, prop), tv), why)
+        out.put((tv, _TYPE, _TIME_VALUE), why)
+        out.put((tv, _TIME, shown), why)
+        out.put((tv, _PRECISION, Literal(precision)), why)
+        out.put((tv, _TIMEZONE, _UTC), why)
+    out.put((item, _term(WDT, prop), shown), why)
+    out.put((item, _term(P, prop), st), why)
+    out.put((st, _TYPE, _STATEMENT), why)
+    out.put((st, _TYPE, _BEST_RANK), why)
+    out.put((st, _RANK, _NORMAL_RANK), why)
+    out.put((st, _term(PS, prop), shown), why)
     for qualifier, qvalue in claim.qualifiers.items():
-        out.add((st, PQ[qualifier], qvalue), rule, why)
+        out.put((st, _term(PQ, qualifier), qvalue), why)
     for source in inputs.references(t for n, t in claim.premises if n in claim.query.cite):
         ref = REFERENCE[_local(source).removeprefix("source-")]
-        out.add((st, PROV.wasDerivedFrom, ref), rule, why)
-        out.add((ref, RDF.type, WIKIBASE.Reference), rule, why)
+        out.put((st, _DERIVED_FROM, ref), why)
+        out.put((ref, _TYPE, _REFERENCE), why)
         if source in inputs.sentences:
             document, text = inputs.sentences[source]
-            out.add((ref, PR[STATED_IN], document), rule, why)
-            out.add((ref, PR[REFERENCE_URL], source), rule, why)
-            out.add((ref, PR[QUOTATION], text), rule, why)
+            out.put((ref, _term(PR, STATED_IN), document), why)
+            out.put((ref, _term(PR, REFERENCE_URL), source), why)
+            out.put((ref, _term(PR, QUOTATION), text), why)
         elif source in inputs.records:  # a record of a dataset: the dataset and the record's page
             dataset, page = inputs.records[source]
-            out.add((ref, PR[STATED_IN], dataset), rule, why)
-            out.add((ref, PR[REFERENCE_URL], page), rule, why)
+            out.put((ref, _term(PR, STATED_IN), dataset), why)
+            out.put((ref, _term(PR, REFERENCE_URL), page), why)
         else:  # a reference work (Wikidata, for a city's country)
-            out.add((ref, PR[STATED_IN], source), rule, why)
+            out.put((ref, _term(PR, STATED_IN), source), why)
 
 
 def _property(out: View, prop: str, kind: str, direct: Node, label: Node) -> None:
