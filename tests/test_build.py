@@ -271,3 +271,21 @@ def test_reasoning_on_foreign_data_stays_within_its_dataset(tmp_path, validate):
         kg = KnowledgeGraph.open(settings.build)
         assert kg.query(ask % "a")
         assert bool(kg.query(ask % "b")) is union
+
+
+def test_a_build_runs_without_the_cycle_collector_and_gives_it_back_as_it_was():
+    import gc
+
+    from kg.pipeline import _without_cyclic_gc
+
+    for before in (True, False):
+        (gc.enable if before else gc.disable)()
+        try:
+            with _without_cyclic_gc():
+                assert not gc.isenabled()
+            assert gc.isenabled() is before
+            with pytest.raises(KeyError), _without_cyclic_gc():
+                raise KeyError("a failed build")
+            assert gc.isenabled() is before
+        finally:
+            gc.enable()

@@ -7,6 +7,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF, VOID, XSD
 
 from kg import dump, void
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 BASE = "https://w3id.org/hos-kg/"
 MEETING = URIRef(BASE + "ontology#Meeting")
@@ -22,19 +23,32 @@ def _data() -> Graph:
     return g
 
 
+def _quads() -> list:
+    return dump.quads_of({GRAPH_ASSERTED: _data()})
+
+
 def test_statistics_leave_blank_node_classes_out():
-    stats = void.statistics(Graph(), _data(), Graph(), BASE)
+    stats = void.statistics(_quads(), BASE)
     assert stats["classes"] == {str(MEETING): 2}
     assert stats["properties"] == {str(RDF.type): 3}
 
 
 def test_statistics_count_the_entities_under_the_base_they_are_given():
-    assert void.statistics(Graph(), _data(), Graph(), BASE)["entities"] == 1
-    assert void.statistics(Graph(), _data(), Graph(), "https://example.org/kg/")["entities"] == 0
+    assert void.statistics(_quads(), BASE)["entities"] == 1
+    assert void.statistics(_quads(), "https://example.org/kg/")["entities"] == 0
+
+
+def test_statistics_count_each_graph_and_a_triple_in_two_graphs_once_in_the_union():
+    quads = dump.quads_of({GRAPH_ASSERTED: _data(), GRAPH_INFERRED: _data()})
+    stats = void.statistics(quads, BASE)
+    assert stats["graphs"] == {str(GRAPH_ONTOLOGY): 0, str(GRAPH_ASSERTED): 3, str(GRAPH_INFERRED): 3}
+    assert stats["triples"] == 6
+    # The blank node classes are two different ones (one per parse); the rest is the same triple twice.
+    assert stats["properties"] == {str(RDF.type): 4} and stats["classes"] == {str(MEETING): 2}
 
 
 def test_only_the_served_description_states_the_build_time():
-    stats = void.statistics(Graph(), _data(), Graph(), BASE)
+    stats = void.statistics(_quads(), BASE)
     dataset = URIRef(BASE + "id/dataset")
     dumped = void.describe(BASE, stats, [], CREATED)  # as the build writes dumps/void.ttl
     assert dumped.value(dataset, DCTERMS.created) is None

@@ -143,7 +143,7 @@ FORMATS: tuple[Format, ...] = (
         media_aliases=("application/json", "application/x-json+ld"),
         read_suffixes=("json",),
         dump=True,
-        note="with a context",
+        note="expanded form",
     ),
     Format(
         "graph",

@@ -13,14 +13,17 @@ the inputs' digest matches the manifest, nothing is rebuilt.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import itertools
 import time
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import RDF, Graph, URIRef
@@ -31,12 +34,15 @@ from kg.conclude import conclude
 from kg.config import Settings
 from kg.derivations import write_derivations
 from kg.errors import ValidationFailed
+from kg.forked import Forked
 from kg.load import Loaded, load
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, new_graph
 from kg.reason import RULES, Inference, QuadInference, closure, closure_quads, console_progress
 from kg.store import write_store
-from kg.validate import validate
+from kg.validate import Report, validate
 
+T = TypeVar("T")
+STAGES = ("load", "validate", "reason", "view", "write")  # the order a build's summary lists them in
 PACKAGE = Path(__file__).parent
 # Libraries whose version can change what a build writes (parsers, reasoner, serializers).
 LIBRARIES = ("rdflib", "owlrl", "pyoxigraph", "pyshacl", "duckdb")
@@ -112,30 +118,41 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     previous = target.manifest()
     if not force and previous is not None and previous.digest == digest and _complete(target, settings):
         return BuildResult(previous, skipped=True)
+    with _without_cyclic_gc():
+        return _build(settings, target, digest)
 
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Python's cycle collector off for a build: a build makes millions of objects (rdflib terms,
+    pyoxigraph quads) that live until it ends, and each full collection walked all of them; with
+    it on, the build took half as long again (CPU seconds: load 10.7 → 6.7, the view 9.3 → 4.4,
+    the dumps 17 → 12). Reference counting still frees what is dropped; cycles wait until the end."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _build(settings: Settings, target: Build, digest: str) -> BuildResult:
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     loaded = load(settings)
     seconds["load"] = time.perf_counter() - t
 
     checked = loaded.checkable() if settings.validate else loaded
-    if settings.validate:
-        t = time.perf_counter()
-        report = validate(checked, settings)
-        seconds["validate"] = time.perf_counter() - t
-        if not report.conforms:
-            raise ValidationFailed(report.text())
-
-    inference: Inference | QuadInference = Inference(new_graph(), {})
-    rules: Mapping = RULES
-    if settings.reason:
-        t = time.perf_counter()
-        inference = _reason(settings, loaded, checked)
-        seconds["reason"] = time.perf_counter() - t
-        if isinstance(inference, Inference):
-            t = time.perf_counter()
-            inference, rules = _wikidata_view(loaded, inference)
-            seconds["view"] = time.perf_counter() - t
+    checked.store  # noqa: B018 - made before the fork, so that the checks and the view share it
+    # Validation runs beside reasoning (kg.forked); the build stops on its report before writing.
+    checking = Forked(_timed, validate, checked, settings) if settings.validate else None
+    try:
+        inference, rules = _reason_and_view(settings, loaded, checked, seconds)
+    except Exception:
+        _check(checking, seconds)  # bad data that broke the reasoner: its report is the better error
+        raise
+    _check(checking, seconds)
     inferred = inference.inferred
 
     t = time.perf_counter()
@@ -147,13 +164,43 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             created=now(),
             counts=_counts(settings, loaded, inferred),
             by_class=dump.instances_by_class(loaded.ontology, loaded.data, _typed(inferred)),
-            seconds=seconds,
+            seconds={k: seconds[k] for k in STAGES if k in seconds},
             union_default_graph=settings.union_default_graph,
             sources=loaded.files,
             problems=[dataclasses.asdict(p) for p in loaded.problems],
         )
         staged.write_manifest(manifest)
     return BuildResult(manifest, skipped=False)
+
+
+def _timed(fn: Callable[..., T], *args: object) -> tuple[T, float]:
+    t = time.perf_counter()
+    return fn(*args), time.perf_counter() - t
+
+
+def _check(checking: Forked[tuple[Report, float]] | None, seconds: dict[str, float]) -> None:
+    """Wait for the validation and stop the build with its report if the data does not conform."""
+    if checking is None:
+        return
+    report, seconds["validate"] = checking.result()
+    if not report.conforms:
+        raise ValidationFailed(report.text())
+
+
+def _reason_and_view(
+    settings: Settings, loaded: Loaded, checked: Loaded, seconds: dict[str, float]
+) -> tuple[Inference | QuadInference, Mapping]:
+    inference: Inference | QuadInference = Inference(new_graph(), {})
+    rules: Mapping = RULES
+    if settings.reason:
+        t = time.perf_counter()
+        inference = _reason(settings, loaded, checked)
+        seconds["reason"] = time.perf_counter() - t
+        if isinstance(inference, Inference):
+            t = time.perf_counter()
+            inference, rules = _wikidata_view(loaded, inference)
+            seconds["view"] = time.perf_counter() - t
+    return inference, rules
 
 
 def _reason(settings: Settings, loaded: Loaded, checked: Loaded) -> Inference | QuadInference:
@@ -231,6 +278,18 @@ class _Quads:
         return itertools.chain.from_iterable(s.quads_for_pattern(*pattern) for s in self.stores)  # type: ignore[arg-type]
 
 
+def _quads(loaded: Loaded, graphs: dict[URIRef, Graph]) -> dict[URIRef, list[ox.Quad]]:
+    """The graphs to write as pyoxigraph quads, by graph: the ontology and asserted graphs from the
+    store the checks and the view already read (``Loaded.store``), the others converted here."""
+    store = loaded.store if GRAPH_ONTOLOGY in graphs or GRAPH_ASSERTED in graphs else None
+    return {
+        name: list(store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))))
+        if store is not None and name in (GRAPH_ONTOLOGY, GRAPH_ASSERTED)
+        else dump.quads_of({name: graph})
+        for name, graph in graphs.items()
+    }
+
+
 def _complete(target: Build, settings: Settings) -> bool:
     return target.exists() and (not settings.dumps or bool(target.dump_files()))
 
@@ -274,25 +333,32 @@ def _write(
         more = inferred if loaded.foreign is None else _Quads(loaded.foreign, inferred)
     elif settings.reason:
         graphs[GRAPH_INFERRED] = inferred
-    dump.write_nquads(graphs, staged.quads)
-    write_store(staged, more)  # type: ignore[arg-type]
-    if derivations:
-        write_derivations(
-            staged.derivations,
-            derivations,
-            rules or {},
-            ontology=loaded.ontology,
-            data=loaded.data,
-            inferred=inferred,
-            foreign=loaded.foreign,
-        )
-    if not settings.dumps:
-        return
-    if not isinstance(inferred, Graph):
+    quads = _quads(loaded, graphs)
+    if settings.dumps and not isinstance(inferred, Graph):
         raise ValueError("dumps are written from an rdflib inferred graph (kg.reason.closure)")
-    files = dump.write_dumps(loaded.ontology, loaded.data, inferred, staged.dumps)
+    # The dumps are written beside the store and the derivations (kg.forked).
+    dumping = Forked(dump.write_dumps, quads, staged.dumps) if settings.dumps else None
+    try:
+        write_store(staged, itertools.chain.from_iterable(quads.values()), more)  # type: ignore[arg-type]
+        if derivations:
+            write_derivations(
+                staged.derivations,
+                derivations,
+                rules or {},
+                ontology=loaded.ontology,
+                data=loaded.data,
+                inferred=inferred,
+                foreign=loaded.foreign,
+            )
+        if dumping is None:
+            return
+        stats = void.statistics(list(itertools.chain.from_iterable(quads.values())), settings.base_iri)
+    except BaseException:
+        if dumping is not None:
+            dumping.cancel()
+        raise
+    files = dumping.result()
     staged.write_dump_index(files)
-    stats = void.statistics(loaded.ontology, loaded.data, inferred, settings.base_iri)
     stats["records with problems"] = len(loaded.problems)
     staged.write_stats(stats)
     description = void.describe(settings.base_iri, stats, files)
