@@ -1,0 +1,70 @@
+"""kg.forked: a build step in a forked process gives back its result, or fails as it would have."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from kg.forked import Forked, ForkedStepFailed
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def _raise(kind: type[Exception], message: str) -> None:
+    raise kind(message)
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+class _Unpicklable(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.lock = threading.Lock()  # cannot be pickled: the exception cannot be sent back
+
+
+def _raise_unpicklable() -> None:
+    raise _Unpicklable("a lock inside")
+
+
+def _sleep() -> None:
+    threading.Event().wait(60)
+
+
+def test_the_result_comes_back_from_another_process():
+    pid, doubled = Forked(_pid_and, 21).result()
+    assert doubled == 42 and pid != os.getpid()
+
+
+def test_what_the_step_raises_is_raised_here_with_its_type_and_message():
+    with pytest.raises(ValueError, match="bad shapes file"):
+        Forked(_raise, ValueError, "bad shapes file").result()
+
+
+def test_a_step_that_dies_without_a_word_fails_with_its_name():
+    with pytest.raises(ForkedStepFailed, match="_die ended without a result"):
+        Forked(_die).result()
+
+
+def test_an_error_that_cannot_be_sent_back_still_fails_with_its_message():
+    with pytest.raises(ForkedStepFailed, match="a lock inside"):
+        Forked(_raise_unpicklable).result()
+
+
+def test_without_fork_the_step_runs_here_when_its_result_is_asked_for(monkeypatch):
+    monkeypatch.setenv("KG_FORK", "0")
+    step = Forked(_pid_and, 1)
+    assert step._process is None
+    assert step.result() == (os.getpid(), 2)
+
+
+def test_a_cancelled_step_is_stopped():
+    step = Forked(_sleep)
+    assert step._process is not None and step._process.is_alive()
+    step.cancel()
+    assert not step._process.is_alive()
