@@ -289,3 +289,42 @@ def test_a_build_runs_without_the_cycle_collector_and_gives_it_back_as_it_was():
             assert gc.isenabled() is before
         finally:
             gc.enable()
+
+
+def test_foreign_quads_that_repeat_the_builds_are_written_once_to_the_file_and_the_store(tmp_path):
+    import pyoxigraph as ox
+
+    from kg.build import Build
+    from kg.store import write_store
+
+    same = ox.Quad(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:p"), ox.Literal("1"), ox.NamedNode("urn:x:g"))
+    other = ox.Quad(
+        ox.NamedNode("urn:x:b"), ox.NamedNode("urn:x:p"), ox.Literal("2"), ox.NamedNode("urn:x:g")
+    )
+    foreign = ox.Store()
+    foreign.extend([same, other])
+    build = Build(tmp_path / "build")
+    build.folder.mkdir()
+    write_store(build, [same], foreign)
+    lines = build.quads.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(set(lines)) == 2
+    assert len(ox.Store.read_only(str(build.store))) == 2
+
+
+def test_a_build_with_its_steps_in_turn_writes_the_same_files_as_one_with_forked_steps(
+    settings, built, tmp_path, monkeypatch
+):
+    import dataclasses
+    import json
+
+    from kg.pipeline import build as run_build
+
+    monkeypatch.setenv("KG_FORK", "0")  # validation and dumps in this process (kg.forked)
+    alone = run_build(dataclasses.replace(settings, build_dir=tmp_path / "build"), force=True)
+    assert alone.counts == built.counts and alone.manifest.by_class == built.manifest.by_class
+    index = {
+        p: json.loads((p / "dumps" / "dumps.json").read_text())
+        for p in (tmp_path / "build", settings.build_dir)
+    }
+    first, second = index.values()
+    assert first and [(d["name"], d["sha256"]) for d in first] == [(d["name"], d["sha256"]) for d in second]

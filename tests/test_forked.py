@@ -37,34 +37,62 @@ def _sleep() -> None:
 
 
 def test_the_result_comes_back_from_another_process():
-    pid, doubled = Forked(_pid_and, 21).result()
+    pid, doubled = Forked("doubling", _pid_and, 21).result()
     assert doubled == 42 and pid != os.getpid()
 
 
 def test_what_the_step_raises_is_raised_here_with_its_type_and_message():
     with pytest.raises(ValueError, match="bad shapes file"):
-        Forked(_raise, ValueError, "bad shapes file").result()
+        Forked("validation", _raise, ValueError, "bad shapes file").result()
 
 
 def test_a_step_that_dies_without_a_word_fails_with_its_name():
-    with pytest.raises(ForkedStepFailed, match="_die ended without a result"):
-        Forked(_die).result()
+    with pytest.raises(ForkedStepFailed, match=r"the build's dumps ended without a result \(exit code 3\)"):
+        Forked("dumps", _die).result()
 
 
 def test_an_error_that_cannot_be_sent_back_still_fails_with_its_message():
-    with pytest.raises(ForkedStepFailed, match="a lock inside"):
-        Forked(_raise_unpicklable).result()
+    with pytest.raises(ForkedStepFailed, match=r"the build's dumps failed: .*_Unpicklable: a lock inside"):
+        Forked("dumps", _raise_unpicklable).result()
+
+
+class _KeywordOnly(Exception):
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _raise_keyword_only() -> None:
+    raise _KeywordOnly("pickles, but does not unpickle", code=7)
+
+
+def test_an_error_that_does_not_unpickle_fails_with_its_message_not_a_type_error():
+    with pytest.raises(ForkedStepFailed, match=r"the build's validation failed: .*does not unpickle"):
+        Forked("validation", _raise_keyword_only).result()
+
+
+def test_the_childs_traceback_comes_back_as_a_note():
+    with pytest.raises(ValueError) as caught:
+        Forked("validation", _raise, ValueError, "bad shapes file").result()
+    (note,) = caught.value.__notes__
+    assert note.startswith("in the build's validation (a forked process):") and "_raise" in note
+
+
+def test_a_forked_failure_is_an_error_the_cli_prints_cleanly():
+    from kg.errors import KGError
+
+    assert issubclass(ForkedStepFailed, KGError)
 
 
 def test_without_fork_the_step_runs_here_when_its_result_is_asked_for(monkeypatch):
     monkeypatch.setenv("KG_FORK", "0")
-    step = Forked(_pid_and, 1)
+    step = Forked("doubling", _pid_and, 1)
     assert step._process is None
     assert step.result() == (os.getpid(), 2)
 
 
 def test_a_cancelled_step_is_stopped():
-    step = Forked(_sleep)
+    step = Forked("sleeping", _sleep)
     assert step._process is not None and step._process.is_alive()
     step.cancel()
     assert not step._process.is_alive()

@@ -219,9 +219,10 @@ def write_dumps(graphs: dict[URIRef, list[ox.Quad]], folder: Path) -> list[DumpF
         for graph_set, names in SETS.items():
             # Canonical labels of this set alone, as if it were the only one.
             statements = Statements(canonical({n: graphs[n] for n in names if n in graphs}))
-            triples = len(statements.lines)
             for row in formats.DUMPED:
                 body = WRITERS.get(row.format, _pyoxigraph)(row, statements)
+                # A triple format holds each triple once, though it may stand in two graphs.
+                triples = len(statements.lines) if row.named_graphs else statements.ntriples.count(b"\n")
                 name = f"{graph_set}.{row.suffix}"
                 for packed in (False, True):
                     path = folder / (f"{name}.gz" if packed else name)

@@ -146,11 +146,16 @@ def _build(settings: Settings, target: Build, digest: str) -> BuildResult:
     checked = loaded.checkable() if settings.validate else loaded
     checked.store  # noqa: B018 - made before the fork, so that the checks and the view share it
     # Validation runs beside reasoning (kg.forked); the build stops on its report before writing.
-    checking = Forked(_timed, validate, checked, settings) if settings.validate else None
+    # Reasoning does not wait for it, so data the report will refuse is reasoned on meanwhile.
+    checking = Forked("validation", _timed, validate, checked, settings) if settings.validate else None
     try:
         inference, rules = _reason_and_view(settings, loaded, checked, seconds)
     except Exception:
         _check(checking, seconds)  # bad data that broke the reasoner: its report is the better error
+        raise
+    except BaseException:  # interrupted: the validation is not wanted any more
+        if checking is not None:
+            checking.cancel()
         raise
     _check(checking, seconds)
     inferred = inference.inferred
@@ -337,7 +342,7 @@ def _write(
     if settings.dumps and not isinstance(inferred, Graph):
         raise ValueError("dumps are written from an rdflib inferred graph (kg.reason.closure)")
     # The dumps are written beside the store and the derivations (kg.forked).
-    dumping = Forked(dump.write_dumps, quads, staged.dumps) if settings.dumps else None
+    dumping = Forked("dumps", dump.write_dumps, quads, staged.dumps) if settings.dumps else None
     try:
         write_store(staged, itertools.chain.from_iterable(quads.values()), more)  # type: ignore[arg-type]
         if derivations:
@@ -353,11 +358,11 @@ def _write(
         if dumping is None:
             return
         stats = void.statistics(list(itertools.chain.from_iterable(quads.values())), settings.base_iri)
-    except BaseException:
+        files = dumping.result()
+    except BaseException:  # the staging folder is removed: the child must not write into it still
         if dumping is not None:
             dumping.cancel()
         raise
-    files = dumping.result()
     staged.write_dump_index(files)
     stats["records with problems"] = len(loaded.problems)
     staged.write_stats(stats)
