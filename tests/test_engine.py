@@ -268,3 +268,19 @@ def test_an_in_process_query_runs_on_a_stack_deep_enough_for_any_query_within_th
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"boolean"' in done.stdout
+
+
+def test_warming_leaves_nothing_for_a_visitors_first_home_page_to_evaluate(settings, kg):
+    from kg.web import warm
+
+    app = create_app(dataclasses.replace(settings, query_workers=0), kg=kg)
+    try:
+        assert app.extensions["kg_engine"].cache_size == 0
+        warm(app)  # as kg serve does in each worker before it serves
+        warmed = app.extensions["kg_engine"].cache_size
+        assert warmed > 0
+        visit = app.test_client().get("/", headers={"Accept": "text/html,*/*", "Accept-Language": "en-US,en"})
+        assert visit.status_code == 200
+        assert app.extensions["kg_engine"].cache_size == warmed  # every result came from the cache
+    finally:
+        close_app(app)

@@ -47,10 +47,11 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from kg.web import create_app, start_workers
+        from kg.web import create_app, start_workers, warm
 
         app = create_app(self.settings)
         start_workers(app, self.address)
+        warm(app)  # before this worker serves: a visitor's first page is not the slow one
         return app
 
 
