@@ -21,15 +21,17 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def kg_serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the real `kg serve` on a free port; yield its /sparql URL; stop it."""
+def kg_serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+    """Start the real `kg serve` on a free port; yield its /sparql URL; stop it. ``log``: a file
+    for the server's stderr (its log), to read after it stopped."""
     port = _free_port()
     kg_bin = Path(sys.executable).with_name("kg")
+    errors = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [str(kg_bin), "serve", "--host", "127.0.0.1", "--port", str(port), "--query-workers", "2", *args],
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
     )
     url = f"http://127.0.0.1:{port}/sparql"
     deadline = time.monotonic() + 30
@@ -41,9 +43,8 @@ def kg_serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
-                    raise RuntimeError(
-                        f"kg serve did not start: {proc.stderr.read().decode()[-2000:]}"
-                    ) from None
+                    said = proc.stderr.read() if proc.stderr else log.read_bytes()  # type: ignore[union-attr]
+                    raise RuntimeError(f"kg serve did not start: {said.decode()[-2000:]}") from None
                 time.sleep(0.1)
         yield url
     finally:
@@ -55,7 +56,7 @@ def kg_serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
             proc.wait(timeout=15)
             raise RuntimeError("kg serve did not stop within 15 s of SIGTERM") from None
         finally:
-            proc.stderr.close()
+            (proc.stderr or errors).close()  # type: ignore[union-attr]
 
 
 def alive(pid: int) -> bool:

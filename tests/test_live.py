@@ -346,3 +346,17 @@ def test_a_killed_supervisor_is_restarted_by_the_master(settings, built):
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200 and b"true" in response.read()
+
+
+def test_every_http_worker_warms_the_home_page_without_a_failure(records_settings, records_built, tmp_path):
+    """kg serve asks each worker for / before it serves (kg.web.warm); the workers warm at the same
+    time, on the records' build (seconds each), and none may be refused (it was: 503, one name)."""
+    log = tmp_path / "serve.log"
+    with kg_serve(env={"KG_BUILD_DIR": str(records_settings.build_dir)}, log=log) as url:
+        home = url.removesuffix("/sparql") + "/"
+        for _ in range(4):
+            with urllib.request.urlopen(home, timeout=30) as response:
+                assert response.status == 200
+    said = log.read_text(encoding="utf-8")
+    assert said.count("Booting worker") == 2, said[-2000:]
+    assert "warming" not in said, said[-2000:]

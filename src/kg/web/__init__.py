@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -86,9 +87,10 @@ def warm(app: Flask, paths: tuple[str, ...] = WARM) -> None:
     started and the queries' results in the cache (``kg serve`` does it in each HTTP worker before
     it serves). A failure is logged, never raised: the server serves anyway."""
     client = app.test_client()
-    # A client of its own: the per-client query limit must not count it against a visitor from
-    # 127.0.0.1 (the test client's address) while another worker is still warming.
-    alone = {"REMOTE_ADDR": "kg-warm-up"}
+    # A client of its own, one per worker: the per-client query limit (shared by the workers) must
+    # count it neither against a visitor from 127.0.0.1 (the test client's address) nor against
+    # the other worker warming at the same time (each refused the other's queries: 503).
+    alone = {"REMOTE_ADDR": f"kg-warm-up-{os.getpid()}"}
     for path in paths:
         try:
             status = client.get(path, headers={"Accept": "text/html"}, environ_overrides=alone).status_code
