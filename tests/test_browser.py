@@ -33,11 +33,8 @@ def base(settings, built):
         yield url.removesuffix("/sparql")
 
 
-@pytest.fixture()
-def page(browser):
-    """A page that records console errors and failed requests; the test fails on any."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    page = context.new_page()
+def watch(page) -> list[str]:
+    """The page's console errors, script errors, failed requests and HTTP errors, as they come."""
     problems: list[str] = []
     page.on(
         "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
@@ -45,6 +42,15 @@ def page(browser):
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
     page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    return problems
+
+
+@pytest.fixture()
+def page(browser):
+    """A page that records console errors and failed requests; the test fails on any."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    problems = watch(page)
     page.expected_problems = []  # a test that provokes an error on purpose lists it here
     yield page
     context.close()

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.support import kg_serve
-from tests.test_browser import ARTIFACTS
+from tests.test_browser import ARTIFACTS, watch
 
 pytestmark = pytest.mark.live
 HOME_BUDGET = 300 * 1024  # bytes: the page and everything it loads
@@ -26,22 +26,11 @@ def base(records_settings, records_built):
         yield url.removesuffix("/sparql")
 
 
-def _watch(page) -> list[str]:
-    problems: list[str] = []
-    page.on(
-        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
-    )
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
-    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-    return problems
-
-
 @pytest.fixture()
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
-    problems = _watch(page)
+    problems = watch(page)
     yield page
     context.close()
     assert not problems, problems

@@ -66,6 +66,24 @@ def term(node: Node | Term) -> Term:
     raise TypeError(f"not an RDF term: {node!r}")
 
 
+def quads_of(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
+    """rdflib graphs as pyoxigraph quads in their named graphs; blank node labels kept (kg.derivations
+    names blank nodes by them). Terms are converted once each: a build's graphs repeat them often."""
+    seen: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}
+
+    def convert(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        found = seen.get(node)
+        if found is None:
+            found = seen[node] = term(node)  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    return [
+        ox.Quad(convert(s), convert(p), convert(o), ox.NamedNode(str(name)))  # type: ignore[arg-type]
+        for name, graph in graphs.items()
+        for s, p, o in graph
+    ]
+
+
 def node(found: Term) -> Node:
     """A pyoxigraph term as rdflib's (term()'s inverse); a simple literal is an xsd:string (RDF 1.1)."""
     if isinstance(found, ox.NamedNode):

@@ -25,11 +25,10 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
-from rdflib.term import Node
 
 from kg import formats
 from kg.build import DumpFile
-from kg.derivations import term
+from kg.derivations import quads_of
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, PREFIXES, new_graph
 
 # suffix: (media type, description), one entry per dumped row of kg.formats.FORMATS
@@ -66,24 +65,6 @@ def _bound(namespaces: Iterable[tuple[str, URIRef]]) -> Graph:
         if prefix not in bound and namespace not in taken:
             out.bind(prefix, namespace)
     return out
-
-
-def quads_of(graphs: dict[URIRef, Graph]) -> list[ox.Quad]:
-    """rdflib graphs as pyoxigraph quads in their named graphs; blank node labels kept (kg.derivations
-    names blank nodes by them). Terms are converted once each: a build's graphs repeat them often."""
-    seen: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}
-
-    def convert(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-        found = seen.get(node)
-        if found is None:
-            found = seen[node] = term(node)  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
-
-    return [
-        ox.Quad(convert(s), convert(p), convert(o), ox.NamedNode(str(name)))  # type: ignore[arg-type]
-        for name, graph in graphs.items()
-        for s, p, o in graph
-    ]
 
 
 def lines_of(quads: Iterable[ox.Quad]) -> list[bytes]:

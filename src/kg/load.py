@@ -57,12 +57,10 @@ class Loaded:
     def store(self) -> ox.Store:
         """The ontology and asserted graphs in pyoxigraph, each in its named graph: for the
         checks (kg.validate), the Wikidata view and the conclusions, at pyoxigraph's speed."""
-        from kg.derivations import term  # rdflib's blank node labels kept: derivations name them
+        from kg.derivations import quads_of  # rdflib's blank node labels kept: derivations name them
 
         store = ox.Store()
-        for name, graph in ((GRAPH_ONTOLOGY, self.ontology), (GRAPH_ASSERTED, self.data)):
-            g = ox.NamedNode(name)
-            store.extend(ox.Quad(term(s), term(p), term(o), g) for s, p, o in graph)  # type: ignore[arg-type]
+        store.extend(quads_of({GRAPH_ONTOLOGY: self.ontology, GRAPH_ASSERTED: self.data}))
         return store
 
     def default_graph(self) -> ox.Store | None:

@@ -43,7 +43,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
-from kg.derivations import node, term
+from kg.derivations import node, quads_of
 from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY, ID, WDQS
 from kg.namespaces import WD, WDT
 from kg.reason import Derivation
@@ -134,9 +134,7 @@ class View:
 def asserted_store(ontology: Graph, data: Graph) -> ox.Store:
     """The ontology and asserted graphs in a pyoxigraph store, in their named graphs."""
     store = ox.Store()
-    for graph, triples in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, data)):
-        name = ox.NamedNode(graph)
-        store.extend(ox.Quad(term(s), term(p), term(o), name) for s, p, o in triples)  # type: ignore[arg-type]
+    store.extend(quads_of({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data}))
     return store
 
 
