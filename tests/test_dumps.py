@@ -210,21 +210,75 @@ def test_each_dumped_row_is_written_the_same_whatever_the_labels_and_order(row):
     assert (b"@prefix thing: <https://w3id.org/hos-kg/id/thing/>" in body) is (row.suffix in ("ttl", "trig"))
 
 
+def _split(graphs: dict) -> dict:
+    """rdflib graphs by name as kg.dump.canonical takes them."""
+    return {name: dump.split(dump.quads_of({name: graph})) for name, graph in graphs.items()}
+
+
 def test_canonical_labels_are_those_of_the_whole_dataset_and_the_order_that_of_n_quads():
     # kg.dump.canonical labels only the quads with a blank node; RDFC-1.0 of all of them agrees.
-    def by_graph(graphs):
-        return {name: dump.quads_of({name: graph}) for name, graph in graphs.items()}
-
-    quads = [q for qs in by_graph(_small()).values() for q in qs]
+    quads = [q for graph in _split(_small()).values() for q in graph.plain.quads + graph.blank]
     blank = [isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode) for q in quads]
     assert any(blank) and not all(blank)
     whole = ox.Dataset(quads)
     whole.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     expected = sorted(dump.lines_of(whole))
     for graphs in (_small(), _small(backwards=True)):
-        done = dump.canonical(by_graph(graphs)).values()
+        done = dump.canonical(_split(graphs)).values()
         assert sorted(line for g in done for line in g.lines) == expected
         assert all(g.lines == sorted(g.lines) == dump.lines_of(g.quads) for g in done)
+        assert all(g.triples == [q.triple for q in g.quads] for g in done)
+
+
+def test_a_graph_split_once_gets_the_labels_of_each_set_it_stands_in():
+    """write_dumps splits each graph once for the sets that hold it: each set's labels are still
+    RDFC-1.0 of that set alone, whichever sets were labelled before with the same split graphs."""
+    split = _split(_small())
+    first = next(iter(split))
+    both = dump.canonical(split)
+    alone = dump.canonical({first: split[first]})
+    assert alone == dump.canonical(_split({first: _small()[first]}))
+    assert dump.canonical(split) == both  # the split graphs were left as they were
+    whole = ox.Dataset(split[first].plain.quads + split[first].blank)
+    whole.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    assert alone[first].lines == sorted(dump.lines_of(whole))
+    assert {line for line in both[first].lines if b"_:" in line} != {
+        line for line in alone[first].lines if b"_:" in line
+    }  # the second graph's blank nodes took labels in the set of both
+
+
+def test_merge_puts_the_few_lines_in_the_order_of_the_many():
+    many = dump.Sorted([b"b\n", b"d\n", b"f\n"], ["B", "D", "F"], ["b", "d", "f"])  # type: ignore[list-item]
+    few = dump.Sorted([b"a\n", b"d\n", b"e\n", b"g\n"], ["A", "D2", "E", "G"], ["a", "d2", "e", "g"])  # type: ignore[list-item]
+    merged = many.merge(few)
+    assert merged.lines == sorted(many.lines + few.lines)
+    assert merged.quads == ["A", "B", "D", "D2", "E", "F", "G"]
+    assert merged.triples == ["a", "b", "d", "d2", "e", "f", "g"]
+    assert many.lines == [b"b\n", b"d\n", b"f\n"]  # left as it was
+    assert many.merge(dump.Sorted([], [], [])) is many
+
+
+def test_a_triple_in_two_graphs_is_written_once_in_a_triple_format_even_with_a_blank_node():
+    """The build's inferred graph repeats triples about the ontology's blank nodes: the same blank
+    node in two graphs, so the same label, and one N-Triples line."""
+    hos = "https://w3id.org/hos-kg/ontology#"
+    node, p = ox.BlankNode("shared"), ox.NamedNode(hos + "p")
+    graphs = {
+        name: [
+            ox.Quad(node, p, ox.Literal("x"), ox.NamedNode(str(name))),
+            ox.Quad(ox.NamedNode(hos + "a"), p, node, ox.NamedNode(str(name))),
+            ox.Quad(ox.NamedNode(hos + "b"), p, ox.Literal(str(name)), ox.NamedNode(str(name))),  # its own
+        ]
+        for name in (GRAPH_ASSERTED, GRAPH_INFERRED)
+    }
+    statements = dump.Statements(dump.canonical({name: dump.split(q) for name, q in graphs.items()}))
+    assert len(statements.lines) == 6 and statements.lines == sorted(statements.lines)
+    # What the N-Triples were before kg.dump wrote them from the triples: the quads' lines cut.
+    cut = sorted({line[: line.rindex(b" <")] + b" .\n" for line in statements.lines})
+    assert statements.ntriples == b"".join(cut) and len(cut) == len(statements.triples) == 4
+    assert statements.triples == [
+        q.triple for q in ox.parse(statements.ntriples, format=ox.RdfFormat.N_TRIPLES)
+    ]
 
 
 def test_a_new_dump_row_needs_a_writer_only_for_a_serializer_without_one():

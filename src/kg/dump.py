@@ -7,19 +7,29 @@ same bytes for the same triples: blank nodes get canonical labels (RDFC-1.0;
 rdflib's own for void.ttl), and each format's writer (``WRITERS``, by the
 row's serializer) writes in a fixed order. Turtle keeps the project's prefixes; N-Triples and N-Quads are
 sorted line by line, so a diff of two dumps shows what changed.
+
+A graph stands in two sets, so what does not depend on the set is done once per graph (``split``:
+its quads without a blank node written, sorted and parsed anew in that order); each set only
+relabels its few quads with a blank node (``canonical``) and merges them and its graphs' sorted
+runs. Compressing, checksumming and writing the files (``_write_file``, in threads) is then most
+of the time, and none of it can be saved: the same bytes need the same zlib at the same level.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gzip
 import hashlib
+import itertools
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -72,39 +82,95 @@ def lines_of(quads: Iterable[ox.Quad]) -> list[bytes]:
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS).splitlines(keepends=True)
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Sorted:
-    """One graph's quads and their N-Quads lines, in the order of the lines."""
+    """Quads of one graph, their N-Quads lines and their triples, in the order of the lines."""
 
     lines: list[bytes]
     quads: list[ox.Quad]
+    triples: list[ox.Triple]
+
+    @classmethod
+    def parsed(cls, lines: list[bytes]) -> Sorted:
+        """Sorted N-Quads lines with their quads and triples, parsed from them.
+
+        The quads are new objects, laid out in memory in the order the writers read them: fed the
+        build's own quads in that order (scattered over the heap), pyoxigraph's writers took three
+        times as long, and ``Quad.triple`` too. ``lenient``: the lines are pyoxigraph's own output,
+        valid already, and the checks it skips are a third of the parse."""
+        quads = list(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS, lenient=True))
+        return cls(lines, quads, [q.triple for q in quads])
+
+    def merge(self, few: Sorted) -> Sorted:
+        """These and ``few``'s (a graph's relabelled blank node quads), in the order of their
+        lines: each of ``few``'s lines is bisected into these, and the runs between them are copied
+        as slices, in C; the lists of a graph shared by two sets are left as they are."""
+        if not few.lines:
+            return self
+        at = [bisect.bisect(self.lines, line) for line in few.lines]
+        return Sorted(
+            _interleave(self.lines, few.lines, at),
+            _interleave(self.quads, few.quads, at),
+            _interleave(self.triples, few.triples, at),
+        )
 
 
-def canonical(graphs: Mapping[URIRef, Sequence[ox.Quad]]) -> dict[URIRef, Sorted]:
+def _interleave(items: list[T], inserted: list[T], at: list[int]) -> list[T]:
+    """A copy of ``items`` with ``inserted[i]`` put before ``items[at[i]]`` (``at`` not decreasing)."""
+    out: list[T] = []
+    start = 0
+    for position, item in zip(at, inserted, strict=True):
+        out += items[start:position]
+        out.append(item)
+        start = position
+    out += items[start:]
+    return out
+
+
+@dataclass(frozen=True)
+class Split:
+    """One graph's quads made ready for :func:`canonical` once, however many sets hold the graph:
+    those without a blank node are the same in every set, so they are written, sorted and parsed
+    once (``plain``); those with one are labelled anew for each set (``blank``)."""
+
+    plain: Sorted
+    blank: list[ox.Quad]  # with the labels they came with
+
+
+def split(quads: Sequence[ox.Quad]) -> Split:
+    """One graph's ``quads`` as :class:`Split` says. A line with ``_:`` inside a literal is taken
+    for a blank node's: it is only relabelled for nothing."""
+    written = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    lines = written.splitlines(keepends=True)
+    blank = sorted(_lines_with(b"_:", written))
+    # The runs of lines between the blank ones, as slices (copied in C), not line by line.
+    runs = (lines[start + 1 : end] for start, end in zip([-1, *blank], [*blank, len(lines)], strict=True))
+    plain = list(itertools.chain.from_iterable(runs))
+    plain.sort()  # lines of bytes, compared in C (sorting quads by ``str`` took 1.4 s)
+    return Split(Sorted.parsed(plain), [quads[i] for i in blank])
+
+
+def canonical(graphs: Mapping[URIRef, Split]) -> dict[URIRef, Sorted]:
     """The graphs' quads with canonical blank node labels (RDFC-1.0) computed over all of them,
     each graph's sorted by N-Quads line: the same quads give the same labels and order, however
     their blank nodes were labelled and ordered before.
 
     RDFC-1.0 hashes, for each blank node, only the quads that mention a blank node, so the labels
     are computed on those alone (267 of 430,000 in the build; the whole dataset took seconds) and
-    the others pass through. A line with ``_:`` inside a literal is only relabelled for nothing.
-    Lines of bytes are sorted by index, so the sort runs in C (sorting quads by ``str`` took 1.4 s).
+    merged into the others, which :func:`split` sorted once for every set that holds their graph.
     """
-    written = {name: ox.serialize(quads, format=ox.RdfFormat.N_QUADS) for name, quads in graphs.items()}
-    lines = {name: data.splitlines(keepends=True) for name, data in written.items()}
-    blank = {name: _lines_with(b"_:", data) for name, data in written.items()}
-    labelled = ox.Dataset(graphs[name][i] for name in graphs for i in sorted(blank[name]))
+    labelled = ox.Dataset(q for graph in graphs.values() for q in graph.blank)
     labelled.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    relabelled = list(labelled)
-    named = {ox.NamedNode(str(name)): name for name in graphs}
+    relabelled: dict[ox.NamedNode | ox.BlankNode | ox.DefaultGraph, list[ox.Quad]] = {}
+    for quad in labelled:
+        relabelled.setdefault(quad.graph_name, []).append(quad)
     out = {}
-    for name, quads in graphs.items():
-        kept = [q for q in relabelled if named[q.graph_name] is name]  # type: ignore[index]
-        every = lines[name] + lines_of(kept)
-        quads = list(quads) + kept
-        skip = blank[name]
-        order = sorted((i for i in range(len(every)) if i not in skip), key=every.__getitem__)
-        out[name] = Sorted([every[i] for i in order], [quads[i] for i in order])
+    for name, graph in graphs.items():
+        blank = sorted(lines_of(relabelled.get(ox.NamedNode(str(name)), [])))
+        out[name] = graph.plain.merge(Sorted.parsed(blank))
     return out
 
 
@@ -119,11 +185,6 @@ def _lines_with(needle: bytes, data: bytes) -> set[int]:
     return found
 
 
-def _triple_line(line: bytes) -> bytes:
-    """An N-Quads line of a named graph as the N-Triples line of its triple."""
-    return line[: line.rindex(b" <")] + b" .\n"
-
-
 class Statements:
     """One graph set's statements (kg.dump.canonical's, by graph) in the forms the writers
     need; each made once, when first asked for."""
@@ -132,18 +193,39 @@ class Statements:
         self.graphs = graphs
 
     @functools.cached_property
+    def _every(self) -> tuple[list[bytes], list[ox.Triple]]:
+        """Every quad's N-Quads line, sorted, and its triple, in the same order.
+
+        Each graph's lines are a sorted run, which Timsort merges in about one pass; the order is
+        sorted once, by index, and applied to both lists. The order of the N-Quads lines is that of
+        the triples' N-Triples lines: each term ends where a scan from its start says it does (an
+        IRI at ``>``, a literal at its closing quote and tag or datatype) and is followed by a
+        space, so two lines differ before the graph name unless their triples are the same."""
+        if len(self.graphs) == 1:
+            (only,) = self.graphs.values()
+            return only.lines, only.triples
+        lines = [line for graph in self.graphs.values() for line in graph.lines]
+        triples = [t for graph in self.graphs.values() for t in graph.triples]
+        order = sorted(range(len(lines)), key=lines.__getitem__)
+        return list(map(lines.__getitem__, order)), list(map(triples.__getitem__, order))
+
+    @property
     def lines(self) -> list[bytes]:
         """Every quad's N-Quads line, sorted."""
-        return sorted(line for graph in self.graphs.values() for line in graph.lines)
+        return self._every[0]
+
+    @functools.cached_property
+    def triples(self) -> list[ox.Triple]:
+        """Each triple once, in the order of their N-Triples lines: a triple may stand in two
+        graphs, and then its two quads' lines are next to each other."""
+        every = self._every[1]
+        return list(itertools.compress(every, map(operator.ne, every, [None, *every])))
 
     @functools.cached_property
     def ntriples(self) -> bytes:
-        """Each triple once (a triple may stand in two graphs), the lines sorted."""
-        return b"".join(sorted({_triple_line(line) for line in self.lines}))
-
-    @functools.cached_property
-    def triples(self) -> list[ox.Quad]:
-        return list(ox.parse(self.ntriples, format=ox.RdfFormat.N_TRIPLES))
+        """The triples' N-Triples lines, sorted as the triples are: written from them, not cut out
+        of the N-Quads lines in Python line by line."""
+        return ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES)
 
     @property
     def quads(self) -> list[ox.Quad]:
@@ -179,8 +261,8 @@ WRITERS: dict[ox.RdfFormat, Writer] = {
 
 def _render(row: formats.Format, graphs: dict[URIRef, Graph]) -> bytes:
     """One dump's bytes of rdflib graphs (for a format's tests)."""
-    quads = {name: quads_of({name: graph}) for name, graph in graphs.items()}
-    return WRITERS.get(row.format, _pyoxigraph)(row, Statements(canonical(quads)))
+    split_graphs = {name: split(quads_of({name: graph})) for name, graph in graphs.items()}
+    return WRITERS.get(row.format, _pyoxigraph)(row, Statements(canonical(split_graphs)))
 
 
 SETS = {  # graph set -> the named graphs it holds
@@ -195,15 +277,18 @@ def write_dumps(graphs: dict[URIRef, list[ox.Quad]], folder: Path) -> list[DumpF
     plain and gzip-compressed. Compressing, checksumming and writing a file (which release the
     interpreter lock) overlap with writing the next format."""
     folder.mkdir(parents=True, exist_ok=True)
+    # Each graph is written, sorted and parsed once, though it stands in two sets.
+    in_a_set = {name for names in SETS.values() for name in names}
+    split_graphs = {name: split(quads) for name, quads in graphs.items() if name in in_a_set}
     files: list[Future[DumpFile]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for graph_set, names in SETS.items():
             # Canonical labels of this set alone, as if it were the only one.
-            statements = Statements(canonical({n: graphs[n] for n in names if n in graphs}))
+            statements = Statements(canonical({n: split_graphs[n] for n in names if n in graphs}))
             for row in formats.DUMPED:
                 body = WRITERS.get(row.format, _pyoxigraph)(row, statements)
                 # A triple format holds each triple once, though it may stand in two graphs.
-                triples = len(statements.lines) if row.named_graphs else statements.ntriples.count(b"\n")
+                triples = len(statements.lines) if row.named_graphs else len(statements.triples)
                 name = f"{graph_set}.{row.suffix}"
                 for packed in (False, True):
                     path = folder / (f"{name}.gz" if packed else name)
