@@ -2,8 +2,8 @@
 
 Each kind of source has a reader here (``READERS``). The seed's Turtle is read
 with rdflib, whose errors give the file and line, into the asserted graph. The
-Office of the Historian's records are mapped by RML (kg.rml, morph-kgc) into it;
-the records it imported with a missing or impossible field are ``Loaded.problems``.
+Office of the Historian's records are mapped by RML (kg.rml, morph-kgc, in a forked process)
+into it; the records it imported with a missing or impossible field are ``Loaded.problems``.
 Foreign RDF (``kg serve --data``) is read by pyoxigraph, with no Python object
 per triple, and keeps its own graphs; validation and reasoning see its triples
 only if they run (``Loaded.checkable``). A syntax error stops the load with the
@@ -13,8 +13,11 @@ file and line, never a traceback.
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -24,6 +27,7 @@ from rdflib.term import Node
 
 from kg.config import Settings
 from kg.errors import DataError
+from kg.forked import Forked
 from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY
 from kg.namespaces import new_graph
 from kg.rml import Problem, materialize
@@ -121,17 +125,69 @@ def read_rdf(source: Source, into: Loaded) -> int:
 
 
 def read_rml(source: Source, into: Loaded) -> int:
-    """Records mapped by RML (kg.rml) into the asserted graph; their problems into ``into.problems``."""
+    """Records mapped by RML (kg.rml) into the asserted graph; their problems into ``into.problems``.
+
+    morph-kgc runs in a forked process (kg.forked), the machine's second core, and sends the
+    triples of each group of rules it maps as soon as they are made; meanwhile this process makes
+    rdflib terms of them, so that only the last group's are left when the mapping ends, not all
+    111,000 (1 s). The triples, problems and errors are those of one run (kg.rml.materialize)."""
     files = source.files()
     mappings = [p for p in source.mapping_files() if p.suffix == ".ttl"]
     functions = next((p for p in source.mapping_files() if p.suffix == ".py"), None)
     data_dir = source.mappings[0].parent if source.mappings else files[0].parent
-    triples, problems = materialize(mappings, functions, data_dir)
-    from kg.derivations import node  # imported here, as Loaded.store does
-
-    # pyoxigraph parses, and each distinct term becomes one rdflib term: rdflib's own N-Triples
-    # parser made one per occurrence (3.5 s of CPU for the records; this: 1.9 s).
+    receive, send = multiprocessing.Pipe(duplex=False)
+    mapping = Forked("mapping of the records", _mapped, send, os.getpid(), mappings, functions, data_dir)
+    send.close()  # the child's copy is the one left: the end of the text, when it closes it
     terms: dict[ox.NamedNode | ox.BlankNode | ox.Literal, Node] = {}
+    try:
+        with receive:
+            while (text := _received(receive)) is not None:
+                _add(text, source, into, terms)
+        texts, problems = mapping.result()
+        for text in texts:
+            _add(text, source, into, terms)
+    except _BadTerm:
+        # The line pyoxigraph names is one of a group's text: the run's whole text, as one, has
+        # the line the error names when the mapping is not forked.
+        mapping.cancel()
+        triples, problems = materialize(mappings, functions, data_dir)
+        _add(triples, source, into, terms)
+    finally:
+        mapping.cancel()
+    into.problems += problems
+    return len(files)
+
+
+class _BadTerm(DataError):
+    """A mapping wrote a term that is not RDF (an IRI with a space in it)."""
+
+
+def _received(receive: Connection) -> bytes | None:
+    try:
+        return receive.recv_bytes()
+    except EOFError:
+        return None
+
+
+def _mapped(
+    send: Connection, parent: int, mappings: list[Path], functions: Path | None, data_dir: Path
+) -> tuple[list[str], list[Problem]]:
+    """The mappings run (kg.rml.materialize), each group's triples sent as soon as they are made;
+    in the parent itself (KG_FORK=0, no fork) they are kept and returned, nobody reads the pipe."""
+    if os.getpid() == parent:
+        texts: list[str] = []
+        _, problems = materialize(mappings, functions, data_dir, sink=texts.append)
+        return texts, problems
+    with send:
+        _, problems = materialize(mappings, functions, data_dir, sink=lambda t: send.send_bytes(t.encode()))
+    return [], problems
+
+
+def _add(triples: str | bytes, source: Source, into: Loaded, terms: dict) -> None:
+    """N-Triples text into the asserted graph. pyoxigraph parses, and each distinct term becomes
+    one rdflib term (``terms``, kept across texts): rdflib's own N-Triples parser made one per
+    occurrence, and took twice as long."""
+    from kg.derivations import node  # imported here, as Loaded.store does
 
     def convert(found: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
         known = terms.get(found)
@@ -139,15 +195,13 @@ def read_rml(source: Source, into: Loaded) -> int:
             known = terms[found] = node(found)
         return known
 
+    add, graph = into.data.store.add, into.data
+    text = triples.encode() if isinstance(triples, str) else triples
     try:
-        into.data.addN(
-            (convert(t.subject), convert(t.predicate), convert(t.object), into.data)  # type: ignore[arg-type]
-            for t in ox.parse(triples.encode(), format=ox.RdfFormat.N_TRIPLES)
-        )
-    except SyntaxError as exc:  # a mapping that wrote a bad term: pyoxigraph names line and column
-        raise DataError(f"the triples mapped from {source.name}: {exc}") from None
-    into.problems += problems
-    return len(files)
+        for t in ox.parse(text, format=ox.RdfFormat.N_TRIPLES):
+            add((convert(t.subject), convert(t.predicate), convert(t.object)), graph)  # type: ignore[arg-type]
+    except SyntaxError as exc:  # pyoxigraph names line and column
+        raise _BadTerm(f"the triples mapped from {source.name}: {exc}") from None
 
 
 READERS: dict[str, Callable[[Source, Loaded], int]] = {

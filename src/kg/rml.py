@@ -24,6 +24,21 @@ library calls concerned and nothing else, so the mappings stay plain RML:
   record's words would break the output), and one whose subject is made by a function too
   raises KeyError 'reference_results': the literal is escaped here, and the column it looks
   for is there. tests/test_rml.py holds both to account.
+
+And what only saves time (``quick``; tests/test_rml.py compares the triples with and without):
+
+* its mapping parser asks 91 SPARQL queries of the mappings, which rdflib parses anew each time
+  and evaluates in Python: 1.2 s of a run, most of it the query of the rules, whose filters apply
+  only once all its OPTIONALs are joined. A pyoxigraph copy of the mapping graph answers them
+  (``_MappingGraph``), with the same rows, in 0.05 s;
+* its execute_fnml groups the table of every function's parameters and regroups the arguments
+  row by row in Python lists on each of its 94 calls (1 s): for a function of plain parameters
+  the arguments are zipped here, and a function of the functions file gives the answer it gave
+  for the same arguments (130,000 calls for 37,000 answers; functions.py keeps them too);
+* the joined documents are handed over as they are, where writing and parsing the file would
+  give them back (0.2 s), and a column without lists is not exploded (0.1 s).
+
+With ``sink`` (kg.load), the triples of each group of rules go out as soon as they are made.
 """
 
 from __future__ import annotations
@@ -37,9 +52,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, Literal, Namespace
+import pyoxigraph as ox
+from rdflib import Graph, Literal, Namespace, URIRef, Variable
+from rdflib.query import Result
 
 from kg import mapping_functions as fn
+from kg.derivations import node, term
 from kg.errors import DataError
 
 RML = Namespace("http://semweb.mmlab.be/ns/rml#")
@@ -147,7 +165,8 @@ def check(record: ET.Element, file: str) -> list[Problem]:
 
 
 def gather(files: list[Path], data_dir: Path, target: Path) -> tuple[list[Problem], ET.Element]:
-    """Join XML files into one document at ``target``; the problems of their records, and the document."""
+    """Join XML files into one document (for ``target``: named in errors, kg.rml writes it there);
+    the problems of their records, and the document."""
     joined: ET.Element | None = None
     problems: list[Problem] = []
     for path in files:
@@ -169,13 +188,15 @@ def gather(files: list[Path], data_dir: Path, target: Path) -> tuple[list[Proble
             joined.append(record)
     if joined is None:
         raise DataError(f"{target.name}: no XML files to map")
-    ET.ElementTree(joined).write(target, encoding="utf-8", xml_declaration=True)
     return problems, joined
 
 
-def _prepare(mappings: list[Path], data_dir: Path, work: Path) -> tuple[list[Path], list[Problem]]:
-    """The mappings with their sources made local files in ``work``; the records' problems."""
-    out, problems = [], []
+def _prepare(
+    mappings: list[Path], data_dir: Path, work: Path
+) -> tuple[list[Path], list[Problem], dict[str, ET.Element]]:
+    """The mappings with their sources made local files in ``work``; the records' problems; the
+    documents of the joined XML files, by the path the mappings name them by (_mended writes them)."""
+    out, problems, documents = [], [], {}
     for n, mapping in enumerate(mappings):
         graph = Graph()
         try:
@@ -198,12 +219,13 @@ def _prepare(mappings: list[Path], data_dir: Path, work: Path) -> tuple[list[Pat
                 local = work / f"{n}-{where.stem}.xml"
                 found, joined = gather(files, data_dir, local)
                 problems += found
+                documents[str(local)] = joined
                 if where == fn.VISITS:
                     fn.use_visits(joined)  # the functions' spellings: the folder is not read again
             graph.set((source, RML.source, Literal(str(local))))
         out.append(work / f"{n}-{mapping.name}")
         graph.serialize(out[-1], format="turtle")
-    return out, problems
+    return out, problems, documents
 
 
 def _escape(value: str) -> str:
@@ -236,15 +258,105 @@ def _values(record: ET.Element, reference: str, namespaces: dict[str, str]) -> t
     )
 
 
+# morph-kgc's query of the mapping rules (RML_PARSING_QUERY) binds a variable already bound in
+# its group, for a source held in memory (sd:name): SPARQL 1.1 forbids it and Oxigraph refuses
+# the query. Where the mappings name no such source, that OPTIONAL matches nothing and is left out.
+_IN_MEMORY_SOURCE = re.compile(
+    r"OPTIONAL\s*\{\s*\?logical_source_value\s+sd:name\s+\?logical_source_in_memory_value\s*\.\s*"
+    r'BIND\s*\(\s*CONCAT\s*\(\s*"\{"\s*,\s*\?logical_source_in_memory_value\s*,\s*"\}"\s*\)\s*'
+    r"AS\s+\?logical_source_value\s*\)\s*\}"
+)
+_SD_NAME = URIRef("https://w3id.org/okn/o/sd#name")
+
+
+class _MappingGraph(Graph):
+    """The mapping graph morph-kgc's parser reads, with a pyoxigraph copy of it kept in step that
+    answers the parser's SPARQL queries (see the module's docstring). A query Oxigraph does not
+    read, or of another form than SELECT, goes to rdflib."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(graph.store, graph.identifier, graph.namespace_manager)
+        self.copy: ox.Store | None = ox.Store()
+        for triple in self:
+            self._keep("add", triple)
+
+    def add(self, triple):  # type: ignore[no-untyped-def]
+        self._keep("add", triple)
+        return super().add(triple)
+
+    def remove(self, triple):  # type: ignore[no-untyped-def]
+        for found in list(self.triples(triple)):
+            self._keep("remove", found)
+        return super().remove(triple)
+
+    def _keep(self, change: str, triple: tuple) -> None:
+        """The change made to the copy too. A term Oxigraph does not hold (a literal as subject)
+        ends the copy: rdflib answers from then on."""
+        if self.copy is not None:
+            try:
+                getattr(self.copy, change)(ox.Quad(*map(term, triple)))
+            except (TypeError, ValueError):
+                self.copy = None
+
+    def query(self, query_object, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.copy is None or not isinstance(query_object, str) or args or kwargs:
+            return super().query(query_object, *args, **kwargs)
+        text = query_object
+        if (None, _SD_NAME, None) not in self:
+            text = _IN_MEMORY_SOURCE.sub("", text)
+        try:
+            solutions = self.copy.query(text)
+        except SyntaxError:
+            return super().query(query_object)
+        if not isinstance(solutions, ox.QuerySolutions):
+            return super().query(query_object)
+        names = [v.value for v in solutions.variables]
+        result = Result("SELECT")
+        result.vars = [Variable(name) for name in names]
+        result.bindings = [
+            {Variable(name): node(value) for name, value in zip(names, row, strict=True) if value is not None}
+            for row in solutions
+        ]
+        return result
+
+
+def _reads_back(document: ET.Element) -> bool:
+    """Whether parsing the document as ElementTree writes it gives it back: not if a text holds
+    a carriage return (written as it is, read back as a line feed, as XML reads an end of line),
+    or a name a namespace (read back with the prefixes ElementTree makes up)."""
+    for element in document.iter():
+        if "\r" in (element.text or "") or "\r" in (element.tail or ""):
+            return False
+        if "{" in element.tag or any("{" in name for name in element.attrib):
+            return False
+    return True
+
+
 @contextlib.contextmanager
-def _mended() -> Iterator[None]:
+def _mended(
+    documents: dict[str, ET.Element], sink: Callable[[str], object] | None = None, quick: bool = True
+) -> Iterator[None]:
     """For one run: morph-kgc reads each XML file, iterator and reference once and runs the
-    functions file once, and the literals its functions make are escaped (see the module's docstring)."""
+    functions file once, and the literals its functions make are escaped (see the module's
+    docstring). The joined ``documents`` are written to their paths, or with ``quick`` kept as
+    they are for morph-kgc to read, where that is what it would read from the file (_reads_back).
+    ``quick`` adds what saves time and nothing else: tests/test_rml.py compares the triples of a
+    run with and without it. With ``sink``, the triples of each group of rules go to it."""
+    import morph_kgc
     import pandas as pd
     from morph_kgc import materializer
-    from morph_kgc.constants import RML_LITERAL
+    from morph_kgc.constants import RML_CONSTANT, RML_LITERAL, RML_REFERENCE, RML_TEMPLATE
     from morph_kgc.data_source import data_file
     from morph_kgc.fnml import fnml_executer
+    from morph_kgc.fnml.built_in_functions import bif_dict
+    from morph_kgc.mapping.mapping_parser import MappingParser
+    from pandas.api.types import is_list_like
+
+    # The parser's SPARQL queries answered by pyoxigraph (_MappingGraph).
+    real_load_graph = MappingParser._load_mapping_graph
+
+    def load_graph(self, section_name):  # type: ignore[no-untyped-def]
+        return _MappingGraph(real_load_graph(self, section_name))
 
     real_fnml = materializer._materialize_fnml_execution
 
@@ -262,10 +374,22 @@ def _mended() -> Iterator[None]:
     trees: dict[str, tuple[ET.Element, dict[str, str]]] = {}
     selections: dict[tuple[str, str], list[ET.Element]] = {}
     columns: dict[tuple[str, str, str], list[tuple]] = {}
+    unwritten = dict(documents)
+
+    def write(path: str) -> None:
+        if path in unwritten:
+            ET.ElementTree(unwritten.pop(path)).write(path, encoding="utf-8", xml_declaration=True)
+
+    for path, root in documents.items():
+        if quick and _reads_back(root):  # writing and parsing the file took 0.2 s of a run
+            trees[path] = (root, {})
+        else:
+            write(path)
 
     def read_xml(rml_rule, references):
         path, iterator, references = rml_rule["logical_source_value"], rml_rule["iterator"], list(references)
         if path.startswith("http") or not references:
+            write(path)
             return real_read_xml(rml_rule, references)
         if path not in trees:
             namespaces, root = {}, None
@@ -289,7 +413,13 @@ def _mended() -> Iterator[None]:
             if (path, iterator, reference) not in columns:
                 records = selections[path, iterator]
                 columns[path, iterator, reference] = [_values(r, reference, namespaces) for r in records]
-        frame = pd.DataFrame({r: columns[path, iterator, r] for r in references}, columns=references)
+        found = {r: columns[path, iterator, r] for r in references}
+        if quick and all(len(v) == 1 for values in found.values() for v in values):
+            # One value per record for each reference: what the explosion below gives, in a step.
+            return pd.DataFrame(
+                {r: [v for (v,) in values] for r, values in found.items()}, columns=references
+            )
+        frame = pd.DataFrame(found, columns=references)
         frame = frame.dropna(axis=0, how="any")
         for reference in references:
             frame = frame.explode(reference)
@@ -315,6 +445,85 @@ def _mended() -> Iterator[None]:
             udfs.append(real_load_udfs(config))
         return udfs[0]
 
+    # execute_fnml, for a function whose every parameter takes one reference, constant or
+    # template: the same column, without what costs it 1 s of a run for nothing here: a group-by
+    # of every function's parameters, and the arguments regrouped row by row in Python lists, on
+    # each of its 94 calls. Any other function goes to morph-kgc's. A function of the functions
+    # file gives the answer it gave for the same arguments (functions.py keeps them for the run):
+    # rules call 130,000 times for 37,000 answers.
+    real_execute = fnml_executer.execute_fnml
+    plans: dict[str, tuple[Callable, list[tuple[str, str, str]], dict | None] | None] = {}
+    kept: dict[tuple[Callable, tuple[str, ...]], dict] = {}
+
+    def plan(fnml_df, fnml_execution, config):  # type: ignore[no-untyped-def]
+        rows = fnml_df[fnml_df["function_execution"] == fnml_execution]
+        values: dict[str, list[tuple[str, str]]] = {}
+        columns = ("parameter_map_value", "value_map_type", "value_map_value")
+        for parameter, kind, value in zip(*(rows[c] for c in columns), strict=True):
+            values.setdefault(parameter, []).append((kind, value))
+        simple = (RML_REFERENCE, RML_CONSTANT, RML_TEMPLATE)
+        if any(len(v) != 1 or v[0][0] not in simple for v in values.values()):
+            return None  # a composite function, or a parameter given several values
+        function_id = rows.iloc[0]["function_map_value"]
+        udf = bif_dict[function_id] if function_id in bif_dict else load_udfs(config)[function_id]
+        inputs = [(name, *values[iri][0]) for name, iri in udf["parameters"].items() if iri in values]
+        names = tuple(name for name, _, _ in inputs)
+        answers = None if function_id in bif_dict else kept.setdefault((udf["function"], names), {})
+        return udf["function"], inputs, answers
+
+    def execute(data, fnml_df, fnml_execution, config, in_recursion=False):  # type: ignore[no-untyped-def]
+        if fnml_execution not in plans:
+            plans[fnml_execution] = plan(fnml_df, fnml_execution, config)
+        if plans[fnml_execution] is None:
+            return real_execute(data, fnml_df, fnml_execution, config, in_recursion)
+        function, inputs, known = plans[fnml_execution]  # type: ignore[misc]
+        names, columns = [], []
+        for name, kind, value in inputs:
+            if kind == RML_CONSTANT:
+                columns.append([value] * len(data))
+            elif kind == RML_TEMPLATE:  # as morph-kgc: it adds its working columns to the data
+                columns.append(list(fnml_executer._materialize_fnml_template(data, value)))
+            else:
+                columns.append(list(data[value]))
+            names.append(name)
+        rows = list(zip(*columns, strict=True)) if names else [()] * len(data)
+
+        def call(row: tuple) -> object:
+            return function(**dict(zip(names, row, strict=True)))
+
+        try:
+            answers = (
+                [known[r] if r in known else known.setdefault(r, call(r)) for r in rows]
+                if known is not None
+                else None
+            )
+        except TypeError:  # an argument that is no key (a list): each row is called, as by morph-kgc
+            answers = None
+        if answers is None:
+            answers = [call(row) for row in rows]
+        data[fnml_execution] = answers
+        data = fnml_executer.remove_null_values_from_dataframe(
+            data, config, fnml_execution, column=fnml_execution
+        )
+        if in_recursion or any(map(is_list_like, answers)):
+            return data if in_recursion else data.explode(fnml_execution)
+        # Exploding a column that holds no list gives the same values (0.1 s of a run for nothing),
+        # in a frame of its own: a shallow copy, not the rows dropna kept of another, whose columns
+        # pandas would warn of setting.
+        return data.copy(deep=False)
+
+    # Each group's triples to the sink as soon as they are made (in no order), none kept.
+    real_group = morph_kgc._materialize_mapping_group_to_set
+
+    def group(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sink("".join(f"{t} .\n" for t in real_group(*args, **kwargs)))  # type: ignore[misc]
+        return set()
+
+    if quick:
+        MappingParser._load_mapping_graph = load_graph
+        materializer.execute_fnml = fnml_executer.execute_fnml = execute
+    if sink is not None:
+        morph_kgc._materialize_mapping_group_to_set = group
     data_file._read_xml = read_xml
     materializer._materialize_fnml_execution = fnml
     materializer._get_data = get_data
@@ -322,25 +531,32 @@ def _mended() -> Iterator[None]:
     try:
         yield
     finally:
+        morph_kgc._materialize_mapping_group_to_set = real_group
+        MappingParser._load_mapping_graph = real_load_graph
         data_file._read_xml = real_read_xml
         materializer._materialize_fnml_execution = real_fnml
         materializer._get_data = real_get_data
+        materializer.execute_fnml = fnml_executer.execute_fnml = real_execute
         fnml_executer.load_udfs = real_load_udfs
 
 
-def materialize(mappings: list[Path], functions: Path | None, data_dir: Path) -> tuple[str, list[Problem]]:
-    """Run the mappings: their triples as N-Triples text, and the problems of the records read."""
+def materialize(
+    mappings: list[Path], functions: Path | None, data_dir: Path, sink: Callable[[str], object] | None = None
+) -> tuple[str, list[Problem]]:
+    """Run the mappings: their triples as N-Triples text, and the problems of the records read.
+    With ``sink``, the triples go to it as they are made instead, a text for each group of rules
+    morph-kgc maps together (a triple two groups make is in both), and the text returned is empty."""
     import morph_kgc
 
     logging.getLogger("morph_kgc").setLevel(logging.WARNING)
     fn.use_data_dir(data_dir)
     with tempfile.TemporaryDirectory(prefix="kg-rml-") as tmp:
-        local, problems = _prepare(mappings, data_dir, Path(tmp))
+        local, problems, documents = _prepare(mappings, data_dir, Path(tmp))
         config = "[CONFIGURATION]\nnumber_of_processes=1\nlogging_level=WARNING\n"
         if functions is not None:
             config += f"udfs={functions}\n"
         config += f"[hsg]\nmappings={','.join(map(str, local))}\n"
-        with _mended():
+        with _mended(documents, sink):
             try:
                 triples = morph_kgc.materialize_set(config)
             except DataError:
