@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -49,6 +54,25 @@ def test_build_then_skip(run, data_copy):
     assert first.exit_code == 0 and first.output.startswith("Built."), first.output
     second = run(data_copy, "build")
     assert second.output.startswith("Up to date"), second.output
+
+
+def test_the_kg_command_ends_a_build_with_its_whole_summary_written_through_a_pipe(data_copy):
+    """`kg build` ends its process without freeing the build's objects (kg.cli._exit_now): what
+    it printed still reaches a pipe, where output is buffered, and the build is complete."""
+    env = {**os.environ, "KG_RECORDS": "0"}
+    env |= {
+        f"KG_{n.upper()}": str(getattr(data_copy, n)) for n in ("ontology_dir", "data_dir", "queries_dir")
+    }
+    env["KG_BUILD_DIR"] = str(data_copy.build_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "kg", "build"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Built.") and done.stdout.rstrip().splitlines()[-1].startswith(
+        "Seconds per stage"
+    )
+    manifest = json.loads((data_copy.build_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["total"] > 0 and (data_copy.build_dir / "dumps" / "dumps.json").is_file()
 
 
 def test_serve_without_a_build_says_so(run, data_copy):
