@@ -40,3 +40,24 @@ def test_empty_data_dir_is_an_error(data_copy):
         path.unlink()
     with pytest.raises(DataError, match=r"no \*\.ttl files"):
         load(data_copy)
+
+
+def _converted(loaded) -> set:
+    """The ontology and asserted graphs converted from rdflib, as Loaded.store made them before
+    the readers kept their quads."""
+    from kg.derivations import quads_of
+    from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY
+
+    return set(quads_of({GRAPH_ONTOLOGY: loaded.ontology, GRAPH_ASSERTED: loaded.data}))
+
+
+def test_the_store_of_the_quads_the_readers_kept_holds_what_the_graphs_hold(settings):
+    loaded = load(settings)
+    assert loaded.asserted_quads  # the readers kept them
+    assert set(loaded.store) == _converted(loaded)
+
+
+def test_the_store_holds_what_was_added_to_the_data_after_loading(settings):
+    loaded = load(settings)
+    loaded.data.add((ID["meeting/x"], HOS.duration, ID["y"]))  # not among the quads the readers kept
+    assert set(loaded.store) == _converted(loaded)

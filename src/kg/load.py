@@ -44,6 +44,9 @@ class Loaded:
     origin: dict[Node, list[Path]] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # files read per source, by its name
     problems: list[Problem] = field(default_factory=list)  # records imported with a bad field (kg.rml)
+    # What the readers put into ``data``, as pyoxigraph quads of the asserted graph, as they read
+    # it (for ``store``: no second conversion of 110,000 triples); None when not kept.
+    asserted_quads: list[ox.Quad] | None = None
 
     def checkable(self, default_graph_only: bool = False) -> Loaded:
         """The same, with the foreign quads' triples in ``data``, for validation and reasoning:
@@ -55,16 +58,24 @@ class Loaded:
         graph = ox.DefaultGraph() if default_graph_only else None
         triples = (q.triple for q in self.foreign.quads_for_pattern(None, None, None, graph))
         data.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
-        return replace(self, data=data)
+        return replace(self, data=data, asserted_quads=None)
 
     @functools.cached_property
     def store(self) -> ox.Store:
         """The ontology and asserted graphs in pyoxigraph, each in its named graph: for the
-        checks (kg.validate), the Wikidata view and the conclusions, at pyoxigraph's speed."""
+        checks (kg.validate), the Wikidata view and the conclusions, at pyoxigraph's speed.
+        The asserted quads the readers kept are used when they are all of ``data``."""
         from kg.derivations import quads_of  # rdflib's blank node labels kept: derivations name them
 
         store = ox.Store()
-        store.extend(quads_of({GRAPH_ONTOLOGY: self.ontology, GRAPH_ASSERTED: self.data}))
+        store.extend(quads_of({GRAPH_ONTOLOGY: self.ontology}))
+        if self.asserted_quads is not None:
+            store.extend(self.asserted_quads)
+            if len(store) == len(self.ontology) + len(self.data):
+                return store
+            store = ox.Store()  # data was changed after loading: converted from it, as it is
+            store.extend(quads_of({GRAPH_ONTOLOGY: self.ontology}))
+        store.extend(quads_of({GRAPH_ASSERTED: self.data}))
         return store
 
     def default_graph(self) -> ox.Store | None:
@@ -104,6 +115,10 @@ def read_turtle(source: Source, into: Loaded) -> int:
         for s in part.subjects(unique=True):
             into.origin.setdefault(s, []).append(path)
         into.data += part
+        if into.asserted_quads is not None:
+            from kg.derivations import quads_of  # imported here, as Loaded.store does
+
+            into.asserted_quads += quads_of({GRAPH_ASSERTED: part})
     return len(files)
 
 
@@ -196,10 +211,14 @@ def _add(triples: str | bytes, source: Source, into: Loaded, terms: dict) -> Non
         return known
 
     add, graph = into.data.store.add, into.data
+    kept = into.asserted_quads.append if into.asserted_quads is not None else None
+    asserted = ox.NamedNode(GRAPH_ASSERTED)
     text = triples.encode() if isinstance(triples, str) else triples
     try:
         for t in ox.parse(text, format=ox.RdfFormat.N_TRIPLES):
             add((convert(t.subject), convert(t.predicate), convert(t.object)), graph)  # type: ignore[arg-type]
+            if kept is not None:
+                kept(ox.Quad(t.subject, t.predicate, t.object, asserted))
     except SyntaxError as exc:  # pyoxigraph names line and column
         raise _BadTerm(f"the triples mapped from {source.name}: {exc}") from None
 
@@ -216,7 +235,7 @@ def load(settings: Settings) -> Loaded:
     if settings.ontology:
         for path in ontology_files(settings):
             parse_file(path, ontology)
-    loaded = Loaded(ontology=ontology, data=new_graph())
+    loaded = Loaded(ontology=ontology, data=new_graph(), asserted_quads=[])
     for source in settings.data_sources:
         if source.reader not in READERS:
             raise DataError(
