@@ -379,7 +379,7 @@ def test_lines_with_finds_every_line_holding_the_needle_and_only_those():
 
 def test_the_index_counts_each_triple_once_in_a_triple_format_and_each_quad_in_a_quad_format(tmp_path):
     graphs = {name: dump.quads_of({name: graph}) for name, graph in _small().items()}
-    listed = {(f.graph, f.format): f.triples for f in dump.write_dumps(graphs, tmp_path) if not f.gzip}
+    listed = {(f.graph, f.format): f.triples for f in dump.write_dumps(graphs, tmp_path).files if not f.gzip}
     # 10 triples in each graph; one of them (no blank node) stands in both.
     assert listed["all", "nq"] == listed["all", "trig"] == 20
     assert listed["all", "nt"] == listed["all", "ttl"] == listed["all", "jsonld"] == 19

@@ -47,6 +47,16 @@ def test_statistics_count_each_graph_and_a_triple_in_two_graphs_once_in_the_unio
     assert stats["properties"] == {str(RDF.type): 4} and stats["classes"] == {str(MEETING): 2}
 
 
+def test_statistics_of_the_union_the_dumps_wrote_are_those_counted_from_the_quads(tmp_path):
+    quads = dump.quads_of({GRAPH_ASSERTED: _data(), GRAPH_INFERRED: _data()})
+    by_graph: dict = {}
+    for q in quads:
+        by_graph.setdefault(URIRef(q.graph_name.value), []).append(q)
+    union = dump.write_dumps(by_graph, tmp_path).triples
+    assert len(union) == 4  # the same triple in both graphs once; the two blank node classes twice
+    assert void.statistics(quads, BASE, union=union) == void.statistics(quads, BASE)
+
+
 def test_only_the_served_description_states_the_build_time():
     stats = void.statistics(_quads(), BASE)
     dataset = URIRef(BASE + "id/dataset")

@@ -38,7 +38,7 @@ from kg.forked import Forked
 from kg.load import Loaded, load
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, new_graph
 from kg.reason import RULES, Inference, QuadInference, Triple, closure, closure_quads, console_progress
-from kg.store import write_store
+from kg.store import write_quads_file, write_store
 from kg.validate import Report, validate
 
 T = TypeVar("T")
@@ -151,6 +151,10 @@ def _build(settings: Settings, target: Build, digest: str) -> BuildResult:
     checking = Forked("validation", _timed, validate, checked, settings) if settings.validate else None
     try:
         inference, rules = _reason_and_view(settings, loaded, checked, seconds)
+        t = time.perf_counter()
+        # Converted while the validation (the longer of the two) finishes.
+        quads, more = _quads(settings, loaded, inference.inferred)
+        converting = time.perf_counter() - t
     except Exception:
         _check(checking, seconds)  # bad data that broke the reasoner: its report is the better error
         raise
@@ -163,13 +167,13 @@ def _build(settings: Settings, target: Build, digest: str) -> BuildResult:
 
     t = time.perf_counter()
     with target.staging() as staged:
-        _write(settings, staged, loaded, inferred, inference.derivations, rules)
-        seconds["write"] = time.perf_counter() - t
+        by_class = _write(settings, staged, loaded, quads, more, inferred, inference.derivations, rules)
+        seconds["write"] = converting + time.perf_counter() - t
         manifest = Manifest(
             digest=digest,
             created=now(),
             counts=_counts(settings, loaded, inferred),
-            by_class=dump.instances_by_class(loaded.ontology, loaded.data, _typed(inferred)),
+            by_class=by_class if by_class is not None else _by_class(loaded, inferred),
             seconds={k: seconds[k] for k in STAGES if k in seconds},
             union_default_graph=settings.union_default_graph,
             sources=loaded.files,
@@ -294,16 +298,33 @@ class _Quads:
         return itertools.chain.from_iterable(s.quads_for_pattern(*pattern) for s in self.stores)  # type: ignore[arg-type]
 
 
-def _quads(loaded: Loaded, graphs: dict[URIRef, Graph]) -> dict[URIRef, list[ox.Quad]]:
-    """The graphs to write as pyoxigraph quads, by graph: the ontology and asserted graphs from the
-    store the checks and the view already read (``Loaded.store``), the others converted here."""
+def _quads(
+    settings: Settings, loaded: Loaded, inferred: Graph | Triples | ox.Store
+) -> tuple[dict[URIRef, list[ox.Quad]], ox.Store | _Quads | None]:
+    """The graphs to write as pyoxigraph quads, by graph, and the quads already in pyoxigraph
+    (``more``: foreign data, and the inferred triples of kg.reason.closure_quads). The ontology
+    and asserted graphs come from the store the checks and the view already read
+    (``Loaded.store``), the others are converted here."""
+    graphs: dict[URIRef, Graph | Triples] = {}
+    if settings.ontology:
+        graphs[GRAPH_ONTOLOGY] = loaded.ontology
+    if loaded.foreign is None or len(loaded.data):
+        graphs[GRAPH_ASSERTED] = loaded.data
+    more: ox.Store | _Quads | None = loaded.foreign
+    if isinstance(inferred, ox.Store):
+        more = inferred if loaded.foreign is None else _Quads(loaded.foreign, inferred)
+    elif settings.reason:
+        graphs[GRAPH_INFERRED] = inferred
+    if settings.dumps and isinstance(inferred, ox.Store):
+        raise ValueError("dumps are written from inferred triples in rdflib terms (kg.reason.closure)")
     store = loaded.store if GRAPH_ONTOLOGY in graphs or GRAPH_ASSERTED in graphs else None
-    return {
+    quads = {
         name: list(store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))))
         if store is not None and name in (GRAPH_ONTOLOGY, GRAPH_ASSERTED)
-        else dump.quads_of({name: graph})
+        else dump.quads_of({name: graph})  # type: ignore[dict-item]
         for name, graph in graphs.items()
     }
+    return quads, more
 
 
 def _complete(target: Build, settings: Settings) -> bool:
@@ -328,34 +349,30 @@ def _write(
     settings: Settings,
     staged: Build,
     loaded: Loaded,
+    quads: dict[URIRef, list[ox.Quad]],
+    more: ox.Store | _Quads | None,
     inferred: Graph | Triples | ox.Store,
     derivations: Mapping | None = None,
     rules: Mapping | None = None,
-) -> None:
-    """Write every file of a build into ``staged`` (a staging folder).
+) -> dict[str, int] | None:
+    """Write every file of a build into ``staged`` (a staging folder): ``quads`` and ``more``
+    (``_quads``) into the store, the dumps and their description. With dumps, the instances by
+    class (``_by_class``) are counted beside, and returned; else None.
 
     ``derivations`` (kg.reason's, one per derived triple) and the ``rules`` they name go to
     ``derivations.sqlite`` (kg.derivations); a reasoner that records none (owlrl) writes no such file.
     ``inferred`` in a pyoxigraph store (kg.reason.closure_quads: its quads already in the inferred
     graph) joins the build's store with the foreign quads; no dumps are written then.
     """
-    graphs = {}
-    if settings.ontology:
-        graphs[GRAPH_ONTOLOGY] = loaded.ontology
-    if loaded.foreign is None or len(loaded.data):
-        graphs[GRAPH_ASSERTED] = loaded.data
-    more: ox.Store | _Quads | None = loaded.foreign
-    if isinstance(inferred, ox.Store):
-        more = inferred if loaded.foreign is None else _Quads(loaded.foreign, inferred)
-    elif settings.reason:
-        graphs[GRAPH_INFERRED] = inferred
-    quads = _quads(loaded, graphs)
-    if settings.dumps and isinstance(inferred, ox.Store):
-        raise ValueError("dumps are written from inferred triples in rdflib terms (kg.reason.closure)")
-    # The dumps and their VoID counts are made beside the store and the derivations (kg.forked).
-    dumping = Forked("dumps", _dumps, quads, staged.dumps, settings.base_iri) if settings.dumps else None
+    # The dumps, graph.nq and VoID are written beside the store and the derivations (kg.forked).
+    dumping = (
+        Forked("dumps", _dumps, quads, staged, settings.base_iri, loaded, inferred)
+        if settings.dumps
+        else None
+    )
     try:
-        write_store(staged, itertools.chain.from_iterable(quads.values()), more)  # type: ignore[arg-type]
+        every = itertools.chain.from_iterable(quads.values())
+        write_store(staged, every, more, quads_file=dumping is None)  # type: ignore[arg-type]
         if derivations:
             write_derivations(
                 staged.derivations,
@@ -367,20 +384,31 @@ def _write(
                 foreign=loaded.foreign,
             )
         if dumping is None:
-            return
-        files, stats = dumping.result()
+            return None
+        files, stats, by_class = dumping.result()
     except BaseException:  # the staging folder is removed: the child must not write into it still
         if dumping is not None:
             dumping.cancel()
         raise
     staged.write_dump_index(files)
-    stats["records with problems"] = len(loaded.problems)
     staged.write_stats(stats)
-    description = void.describe(settings.base_iri, stats, files)
-    dump.write_turtle(description, staged.void)
+    return by_class
 
 
-def _dumps(quads: dict[URIRef, list[ox.Quad]], folder: Path, base_iri: str) -> tuple[list, dict]:
-    """The dump files (kg.dump) and the VoID counts (kg.void) of the build's quads."""
-    files = dump.write_dumps(quads, folder)
-    return files, void.statistics(list(itertools.chain.from_iterable(quads.values())), base_iri)
+def _dumps(
+    quads: dict[URIRef, list[ox.Quad]], staged: Build, base_iri: str, loaded: Loaded, inferred: Triples
+) -> tuple[list, dict, dict[str, int]]:
+    """The dump files (kg.dump), graph.nq, the VoID counts and description (kg.void) of the
+    build's quads; the files, the counts and the instances by class for the parent to write."""
+    every = list(itertools.chain.from_iterable(quads.values()))
+    write_quads_file(staged, every)
+    files, union = dump.write_dumps(quads, staged.dumps)
+    stats = void.statistics(every, base_iri, union=union)
+    stats["records with problems"] = len(loaded.problems)
+    dump.write_turtle(void.describe(base_iri, stats, files), staged.void)
+    return files, stats, _by_class(loaded, inferred)
+
+
+def _by_class(loaded: Loaded, inferred: Graph | Triples | ox.Store) -> dict[str, int]:
+    """The manifest's instances by class, after reasoning (kg.dump.instances_by_class)."""
+    return dump.instances_by_class(loaded.ontology, loaded.data, _typed(inferred))

@@ -58,17 +58,23 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def write_store(build: Build, quads: Iterable[ox.Quad], more: ox.Store | None = None) -> None:
+def write_store(
+    build: Build, quads: Iterable[ox.Quad], more: ox.Store | None = None, *, quads_file: bool = True
+) -> None:
     """Write the build's N-Quads file and its on-disk store (opened read-only when served).
 
     The file is written first and the store bulk-loaded from it: pyoxigraph writes a file from a
     list in a tenth of the time a store takes to dump itself. ``more`` holds quads read straight
     into pyoxigraph (kg serve --data); they join the store, and the file is then written from the
     store, which holds each quad once (foreign data may repeat what was inferred).
+    ``quads_file=False``: the caller writes the file (``write_quads_file``, kg.pipeline does it
+    beside this), and the store is loaded from the quads themselves.
     """
     store = ox.Store(str(build.store))
-    if more is None:
-        ox.serialize(quads, str(build.quads), format=ox.RdfFormat.N_QUADS)
+    if more is None and not quads_file:
+        store.bulk_extend(quads)
+    elif more is None:
+        write_quads_file(build, quads)
         store.bulk_load(path=str(build.quads), format=ox.RdfFormat.N_QUADS)
     else:
         store.bulk_extend(quads)
@@ -77,6 +83,11 @@ def write_store(build: Build, quads: Iterable[ox.Quad], more: ox.Store | None = 
     store.optimize()
     store.flush()
     del store  # closes the database before anyone opens it read-only
+
+
+def write_quads_file(build: Build, quads: Iterable[ox.Quad]) -> None:
+    """The build's N-Quads file (``graph.nq``), of the same quads as its store."""
+    ox.serialize(quads, str(build.quads), format=ox.RdfFormat.N_QUADS)
 
 
 class KnowledgeGraph:
