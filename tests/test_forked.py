@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +101,41 @@ def test_a_cancelled_step_is_stopped():
     assert step._process is not None and step._process.is_alive()
     step.cancel()
     assert not step._process.is_alive()
+
+
+ORPHANED = """
+import time
+from kg.forked import Forked
+
+def step():
+    time.sleep(60)
+    return b"x" * 200_000  # more than a pipe holds: its sending would wait for a reader
+
+step_run = Forked("sleepy step", step)
+print(step_run._process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended, whoever reaps it
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_step_ends_when_its_parent_is_killed():
+    with subprocess.Popen([sys.executable, "-c", ORPHANED], stdout=subprocess.PIPE, text=True) as parent:
+        child = int(parent.stdout.readline())
+        try:
+            parent.send_signal(signal.SIGKILL)  # as a supervisor's SIGTERM would, with no handler
+            parent.wait(timeout=10)
+            deadline = time.monotonic() + 10
+            while _alive(child) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not _alive(child)
+        finally:
+            if _alive(child):
+                os.kill(child, signal.SIGKILL)

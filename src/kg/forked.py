@@ -13,9 +13,11 @@ in the parent when ``result()`` asks.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import pickle
+import signal
 import traceback
 import warnings
 from collections.abc import Callable
@@ -42,7 +44,8 @@ class Forked(Generic[T]):
         if _can_fork():
             context = multiprocessing.get_context("fork")
             self._receive, send = context.Pipe(duplex=False)
-            self._process = context.Process(target=_run, args=(send, name, fn, args), daemon=True)
+            run = (send, self._receive, os.getpid(), name, fn, args)
+            self._process = context.Process(target=_run, args=run, daemon=True)
             with warnings.catch_warnings():
                 # Python 3.12 warns of fork in a threaded process: the only other thread here is
                 # a native library's idle pool (numpy's, via morph-kgc), and the child uses no lock
@@ -79,7 +82,13 @@ class Forked(Generic[T]):
             self._process.join()
 
 
-def _run(send: Connection, name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _run(
+    send: Connection, receive: Connection, parent: int, name: str, fn: Callable[..., Any], args: tuple
+) -> None:
+    # The parent's end closed here: with it open, a send after the parent died would block for
+    # ever once the pipe is full, instead of failing. And the step ends with the parent.
+    receive.close()
+    die_with(parent)
     try:
         message: tuple[bool, Any] = (True, fn(*args))
     except BaseException as exc:
@@ -109,3 +118,14 @@ def _travelling(message: tuple[bool, Any], name: str) -> bytes:
             text = "".join(traceback.format_exception_only(message[1])).strip()
             failed = ForkedStepFailed(f"the build's {name} failed: {text}")
         return pickle.dumps((False, failed))
+
+
+def die_with(parent: int) -> None:
+    """End this process when ``parent`` dies (Linux's PR_SET_PDEATHSIG), even stopped or busy;
+    and now, if it has died already. Otherwise a child whose parent was killed (SIGTERM from a
+    supervisor, a query process's supervisor killed while it started up) would go on, holding
+    memory and files, for ever."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)

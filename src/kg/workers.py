@@ -54,6 +54,7 @@ from kg.build import Build
 from kg.config import Settings
 from kg.errors import DataError, KGError
 from kg.execute import Job, execute
+from kg.forked import die_with
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,7 @@ def _supervise(config: dict, control: Connection) -> None:
         if pid == 0:  # the child: this process is single-threaded, so forking it is safe
             code = 0
             try:
-                _die_with(supervisor)
+                die_with(supervisor)
                 control.close()  # the owner's EOF must not wait for query processes
                 status_recv.close()
                 for sibling in children:
@@ -375,16 +376,6 @@ def _reap(pid: int, pidfd: int, folder: Path, config: dict, overdue: bool) -> No
 # ---------------------------------------------------------------- query process
 
 
-def _die_with(parent: int) -> None:
-    """End this process when ``parent`` dies (Linux's PR_SET_PDEATHSIG), even stopped or busy;
-    and now, if it has died already. Otherwise a query process whose supervisor was killed while
-    it started up would serve a socket nobody sends to, holding the store's files, for ever."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(0)
-
-
 def _isolate_network() -> str | None:
     """Move this (single-threaded) process into a network namespace of its own; None or why not."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -410,7 +401,7 @@ def _serve(
 ) -> int:
     from kg.store import KnowledgeGraph
 
-    supervisor = os.getppid()  # alive now: _die_with checked, and the kernel ends us when it dies
+    supervisor = os.getppid()  # alive now: die_with checked, and the kernel ends us when it dies
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the deadline ends the process, even inside the engine
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
