@@ -83,3 +83,28 @@ def test_a_term_that_is_not_rdf_is_reported_at_its_line_of_the_whole_run(data: P
     with pytest.raises(DataError) as loading:
         records(data)
     assert str(loading.value) == f"the triples mapped from hsg: {parsing.value}"
+
+
+def test_a_mapping_stopped_half_way_leaves_no_working_folder(data: Path, tmp_path: Path, monkeypatch) -> None:
+    # The bad term stops the mapping's process (killed: it cleans nothing up); its working copies
+    # are in a folder the parent made, and removes.
+    functions = data / "mappings" / "functions.py"
+    functions.write_text(
+        functions.read_text(encoding="utf-8").replace('ID + "person/hsg-{}"', 'ID + "person/hsg {}"'),
+        encoding="utf-8",
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    with pytest.raises(DataError):
+        records(data)
+    assert not list(scratch.glob("kg-rml-*"))
+
+
+def test_the_quads_kept_while_mapping_are_the_records_in_the_asserted_graph(data: Path) -> None:
+    from kg.derivations import quads_of
+    from kg.iris import GRAPH_ASSERTED
+
+    loaded = records(data)
+    assert set(loaded.asserted_quads) == set(quads_of({GRAPH_ASSERTED: loaded.data}))
+    assert len(loaded.store) == len(loaded.data)

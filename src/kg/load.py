@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
@@ -150,25 +151,27 @@ def read_rml(source: Source, into: Loaded) -> int:
     mappings = [p for p in source.mapping_files() if p.suffix == ".ttl"]
     functions = next((p for p in source.mapping_files() if p.suffix == ".py"), None)
     data_dir = source.mappings[0].parent if source.mappings else files[0].parent
-    receive, send = multiprocessing.Pipe(duplex=False)
-    mapping = Forked("mapping of the records", _mapped, send, os.getpid(), mappings, functions, data_dir)
-    send.close()  # the child's copy is the one left: the end of the text, when it closes it
-    terms: dict[ox.NamedNode | ox.BlankNode | ox.Literal, Node] = {}
-    try:
-        with receive:
-            while (text := _received(receive)) is not None:
+    with tempfile.TemporaryDirectory(prefix="kg-rml-") as work:  # removed here, if the child is killed too
+        receive, send = multiprocessing.Pipe(duplex=False)
+        run = (send, receive, os.getpid(), mappings, functions, data_dir, Path(work))
+        mapping = Forked("mapping of the records", _mapped, *run)
+        send.close()  # the child's copy is the one left: the end of the text, when it closes it
+        terms: dict[ox.NamedNode | ox.BlankNode | ox.Literal, Node] = {}
+        try:
+            with receive:
+                while (text := _received(receive)) is not None:
+                    _add(text, source, into, terms)
+            texts, problems = mapping.result()
+            for text in texts:
                 _add(text, source, into, terms)
-        texts, problems = mapping.result()
-        for text in texts:
-            _add(text, source, into, terms)
-    except _BadTerm:
-        # The line pyoxigraph names is one of a group's text: the run's whole text, as one, has
-        # the line the error names when the mapping is not forked.
-        mapping.cancel()
-        triples, problems = materialize(mappings, functions, data_dir)
-        _add(triples, source, into, terms)
-    finally:
-        mapping.cancel()
+        except _BadTerm:
+            # The line pyoxigraph names is one of a group's text: the run's whole text, as one, has
+            # the line the error names when the mapping is not forked.
+            mapping.cancel()
+            triples, problems = materialize(mappings, functions, data_dir)
+            _add(triples, source, into, terms)
+        finally:
+            mapping.cancel()
     into.problems += problems
     return len(files)
 
@@ -185,16 +188,26 @@ def _received(receive: Connection) -> bytes | None:
 
 
 def _mapped(
-    send: Connection, parent: int, mappings: list[Path], functions: Path | None, data_dir: Path
+    send: Connection,
+    receive: Connection,
+    parent: int,
+    mappings: list[Path],
+    functions: Path | None,
+    data_dir: Path,
+    work: Path,
 ) -> tuple[list[str], list[Problem]]:
     """The mappings run (kg.rml.materialize), each group's triples sent as soon as they are made;
     in the parent itself (KG_FORK=0, no fork) they are kept and returned, nobody reads the pipe."""
     if os.getpid() == parent:
         texts: list[str] = []
-        _, problems = materialize(mappings, functions, data_dir, sink=texts.append)
+        _, problems = materialize(mappings, functions, data_dir, sink=texts.append, work=work)
         return texts, problems
+    # The parent's end closed: with it open here, a send after the parent died would wait for
+    # ever on a full pipe instead of failing.
+    receive.close()
     with send:
-        _, problems = materialize(mappings, functions, data_dir, sink=lambda t: send.send_bytes(t.encode()))
+        send_text = lambda t: send.send_bytes(t.encode())  # noqa: E731
+        _, problems = materialize(mappings, functions, data_dir, sink=send_text, work=work)
     return [], problems
 
 

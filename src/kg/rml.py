@@ -541,28 +541,46 @@ def _mended(
 
 
 def materialize(
-    mappings: list[Path], functions: Path | None, data_dir: Path, sink: Callable[[str], object] | None = None
+    mappings: list[Path],
+    functions: Path | None,
+    data_dir: Path,
+    sink: Callable[[str], object] | None = None,
+    work: Path | None = None,
 ) -> tuple[str, list[Problem]]:
     """Run the mappings: their triples as N-Triples text, and the problems of the records read.
     With ``sink``, the triples go to it as they are made instead, a text for each group of rules
-    morph-kgc maps together (a triple two groups make is in both), and the text returned is empty."""
+    morph-kgc maps together (a triple two groups make is in both), and the text returned is empty.
+    ``work``: an empty folder for the mappings' working copies, which the caller removes (a
+    process killed while it maps cannot); else a temporary one, removed here."""
+    with contextlib.ExitStack() as stack:
+        if work is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kg-rml-")))
+        return _materialize(mappings, functions, data_dir, sink, work)
+
+
+def _materialize(
+    mappings: list[Path],
+    functions: Path | None,
+    data_dir: Path,
+    sink: Callable[[str], object] | None,
+    work: Path,
+) -> tuple[str, list[Problem]]:
     import morph_kgc
 
     logging.getLogger("morph_kgc").setLevel(logging.WARNING)
     fn.use_data_dir(data_dir)
-    with tempfile.TemporaryDirectory(prefix="kg-rml-") as tmp:
-        local, problems, documents = _prepare(mappings, data_dir, Path(tmp))
-        config = "[CONFIGURATION]\nnumber_of_processes=1\nlogging_level=WARNING\n"
-        if functions is not None:
-            config += f"udfs={functions}\n"
-        config += f"[hsg]\nmappings={','.join(map(str, local))}\n"
-        with _mended(documents, sink):
-            try:
-                triples = morph_kgc.materialize_set(config)
-            except DataError:
-                raise
-            except Exception as exc:  # morph-kgc's own errors: a mapping it cannot run
-                raise DataError(
-                    f"RML mappings {', '.join(m.name for m in mappings)}: {type(exc).__name__}: {exc}"
-                ) from None
+    local, problems, documents = _prepare(mappings, data_dir, work)
+    config = "[CONFIGURATION]\nnumber_of_processes=1\nlogging_level=WARNING\n"
+    if functions is not None:
+        config += f"udfs={functions}\n"
+    config += f"[hsg]\nmappings={','.join(map(str, local))}\n"
+    with _mended(documents, sink):
+        try:
+            triples = morph_kgc.materialize_set(config)
+        except DataError:
+            raise
+        except Exception as exc:  # morph-kgc's own errors: a mapping it cannot run
+            raise DataError(
+                f"RML mappings {', '.join(m.name for m in mappings)}: {type(exc).__name__}: {exc}"
+            ) from None
     return "".join(f"{t} .\n" for t in sorted(triples)), problems
