@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 
+import pyoxigraph as ox
 import pytest
 
 from kg.build import Build
@@ -328,3 +329,21 @@ def test_a_build_with_its_steps_in_turn_writes_the_same_files_as_one_with_forked
     }
     first, second = index.values()
     assert first and [(d["name"], d["sha256"]) for d in first] == [(d["name"], d["sha256"]) for d in second]
+
+
+@pytest.mark.parametrize("fork", ["1", "0"])
+def test_foreign_data_with_dumps_writes_graph_nq_of_every_quad_in_the_store(tmp_path, monkeypatch, fork):
+    # The store holds the foreign quads besides the build's; graph.nq is written from the store
+    # then, and the dumps' process must not write it again from the build's quads alone
+    # (KG_FORK=0 runs that step after the store: the overwrite showed there every time).
+    monkeypatch.setenv("KG_FORK", fork)
+    data = tmp_path / "d.nt"
+    data.write_text(
+        "".join(f'<http://example.org/s{i}> <http://example.org/p> "v{i}" .\n' for i in range(50))
+    )
+    settings = Settings(
+        build_dir=tmp_path / "build", sources=(Source.foreign([data]),), validate=False, reason=False
+    )
+    build(settings)
+    store = ox.Store.read_only(str(settings.build.store))
+    assert settings.build.quads.read_bytes().count(b"\n") == len(store) > 50

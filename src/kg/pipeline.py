@@ -366,13 +366,14 @@ def _write(
     """
     # The dumps, graph.nq and VoID are written beside the store and the derivations (kg.forked).
     dumping = (
-        Forked("dumps", _dumps, quads, staged, settings.base_iri, loaded, inferred)
+        Forked("dumps", _dumps, quads, staged, settings.base_iri, loaded, inferred, more is None)
         if settings.dumps
         else None
     )
     try:
         every = itertools.chain.from_iterable(quads.values())
-        write_store(staged, every, more, quads_file=dumping is None)  # type: ignore[arg-type]
+        # graph.nq: written by the dumps' process when it holds every quad (no ``more``).
+        write_store(staged, every, more, quads_file=dumping is None or more is not None)  # type: ignore[arg-type]
         if derivations:
             write_derivations(
                 staged.derivations,
@@ -396,12 +397,19 @@ def _write(
 
 
 def _dumps(
-    quads: dict[URIRef, list[ox.Quad]], staged: Build, base_iri: str, loaded: Loaded, inferred: Triples
+    quads: dict[URIRef, list[ox.Quad]],
+    staged: Build,
+    base_iri: str,
+    loaded: Loaded,
+    inferred: Triples,
+    quads_file: bool,
 ) -> tuple[list, dict, dict[str, int]]:
-    """The dump files (kg.dump), graph.nq, the VoID counts and description (kg.void) of the
-    build's quads; the files, the counts and the instances by class for the parent to write."""
+    """The dump files (kg.dump), the VoID counts and description (kg.void) of the build's quads,
+    and graph.nq if ``quads_file``; the files, the counts and the instances by class for the
+    parent to write."""
     every = list(itertools.chain.from_iterable(quads.values()))
-    write_quads_file(staged, every)
+    if quads_file:
+        write_quads_file(staged, every)
     files, union = dump.write_dumps(quads, staged.dumps)
     stats = void.statistics(every, base_iri, union=union)
     stats["records with problems"] = len(loaded.problems)
