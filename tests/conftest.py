@@ -128,3 +128,21 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture()
+def records_data(tmp_path: Path) -> Path:
+    """data/ with mappings/ and a few of the Office of the Historian's records: visits of the
+    1870s and 2010s, Trump's trips (tests/test_rml.py, tests/test_load_records.py)."""
+    hsg_source = REPO_ROOT / "data" / "sources" / "hsg"
+    root = tmp_path / "data"
+    shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
+    hsg = root / "sources" / "hsg"
+    (hsg / "visits").mkdir(parents=True)
+    (hsg / "president-travels").mkdir()
+    for name in ("1870.xml", "2010.xml"):
+        shutil.copy(hsg_source / "visits" / name, hsg / "visits" / name)
+    shutil.copy(hsg_source / "president-travels" / "trump-donald-j.xml", hsg / "president-travels")
+    shutil.copytree(hsg_source / "presidents", hsg / "presidents")
+    shutil.copy(hsg_source / "countries-wikidata.tsv", hsg)
+    return root

@@ -20,14 +20,9 @@ from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.namespace import RDFS, XSD
 
 from kg import derivations as files
+from kg.reason import Derivation
 
 EX = Namespace("http://example.org/")
-
-
-@dataclass(frozen=True)
-class Derivation:  # kg.reason.Derivation's shape
-    rule: str
-    premises: tuple
 
 
 @dataclass(frozen=True)

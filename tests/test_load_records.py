@@ -8,7 +8,6 @@ and 2010s, one president's trips, the presidents and the country table.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,18 +24,8 @@ HSG = REPO_ROOT / "data" / "sources" / "hsg"
 
 
 @pytest.fixture()
-def data(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
-    hsg = root / "sources" / "hsg"
-    (hsg / "visits").mkdir(parents=True)
-    (hsg / "president-travels").mkdir()
-    for name in ("1870.xml", "2010.xml"):
-        shutil.copy(HSG / "visits" / name, hsg / "visits" / name)
-    shutil.copy(HSG / "president-travels" / "trump-donald-j.xml", hsg / "president-travels")
-    shutil.copytree(HSG / "presidents", hsg / "presidents")
-    shutil.copy(HSG / "countries-wikidata.tsv", hsg)
-    return root
+def data(records_data: Path) -> Path:
+    return records_data
 
 
 def records(data: Path) -> Loaded:

@@ -28,19 +28,8 @@ ID = "https://w3id.org/hos-kg/id/"
 
 
 @pytest.fixture()
-def data(tmp_path: Path) -> Path:
-    """data/ with mappings/ and a few of the records: visits of the 1870s and 2010s, Trump's trips."""
-    root = tmp_path / "data"
-    shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
-    hsg = root / "sources" / "hsg"
-    (hsg / "visits").mkdir(parents=True)
-    (hsg / "president-travels").mkdir()
-    for name in ("1870.xml", "2010.xml"):
-        shutil.copy(HSG / "visits" / name, hsg / "visits" / name)
-    shutil.copy(HSG / "president-travels" / "trump-donald-j.xml", hsg / "president-travels")
-    shutil.copytree(HSG / "presidents", hsg / "presidents")
-    shutil.copy(HSG / "countries-wikidata.tsv", hsg)
-    return root
+def data(records_data: Path) -> Path:
+    return records_data
 
 
 def mapped(data: Path) -> tuple[Graph, list[rml.Problem]]:
