@@ -364,16 +364,17 @@ def _write(
     ``inferred`` in a pyoxigraph store (kg.reason.closure_quads: its quads already in the inferred
     graph) joins the build's store with the foreign quads; no dumps are written then.
     """
-    # The dumps, graph.nq and VoID are written beside the store and the derivations (kg.forked).
+    # The dumps, graph.nq and VoID are written beside the store and the derivations (kg.forked);
+    # graph.nq by the dumps' process when it holds every quad (no ``more``), else with the store.
+    beside = settings.dumps and more is None
     dumping = (
-        Forked("dumps", _dumps, quads, staged, settings.base_iri, loaded, inferred, more is None)
+        Forked("dumps", _dumps, quads, staged, settings.base_iri, loaded, inferred, beside)
         if settings.dumps
         else None
     )
     try:
         every = itertools.chain.from_iterable(quads.values())
-        # graph.nq: written by the dumps' process when it holds every quad (no ``more``).
-        write_store(staged, every, more, quads_file=dumping is None or more is not None)  # type: ignore[arg-type]
+        write_store(staged, every, more, quads_file=not beside)  # type: ignore[arg-type]
         if derivations:
             write_derivations(
                 staged.derivations,
