@@ -7,8 +7,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import SKOS
 
 from kg import mapping_functions as mf
+from kg.config import REPO_ROOT
 
 HSG = Path(__file__).resolve().parents[2] / "shared" / "hsg"
 TSV = HSG / "countries-wikidata.tsv"
@@ -273,6 +276,16 @@ def test_slug(value, expected):
 def test_visit_kind(description, kind, phrase):
     assert mf.visit_kind(description) == kind
     assert mf.visit_kind_phrase(description) == phrase
+    other = None if kind is None or phrase == mf.visit_kind_label(kind) else phrase
+    assert mf.visit_kind_other_phrase(description) == other
+
+
+def test_the_kind_labels_are_those_of_the_concepts_in_hsg_ttl():
+    graph = Graph().parse(REPO_ROOT / "data" / "hsg.ttl")
+    kind = "https://w3id.org/hos-kg/id/visit-kind/"
+    for slug in mf.VISIT_KINDS:
+        labels = {o for o in graph.objects(URIRef(kind + slug), SKOS.prefLabel) if o.language == "en"}
+        assert labels == {Literal(mf.visit_kind_label(slug), lang="en")}, slug
 
 
 def test_every_description_opening_with_a_kind_gets_it(visits):

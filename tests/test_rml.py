@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDFS
+from rdflib.namespace import RDF, RDFS, SKOS
 
 from kg import mapping_functions, rml
 from kg.config import REPO_ROOT
@@ -152,6 +152,16 @@ def test_a_run_takes_the_visitors_spellings_from_the_records_it_read(
     graph, _ = mapped(data)
     person = graph.value(URIRef(f"{ID}visit/2078"), HOS.participant)
     assert graph.value(person, RDFS.label) == Literal("George Papandreou", lang="en")
+
+
+@pytest.mark.parametrize("kind", [HOS.Person, HOS.Country])
+def test_alternative_labels_are_the_spellings_other_than_the_label(data: Path, kind: URIRef) -> None:
+    graph, _ = mapped(data)
+    named = set(graph.subjects(RDF.type, kind))
+    assert named and any(graph.objects(s, SKOS.altLabel) for s in named)
+    for s in named:
+        labels = set(graph.objects(s, RDFS.label))
+        assert labels and not labels & set(graph.objects(s, SKOS.altLabel)), s
 
 
 def _rows(result) -> Counter:

@@ -69,10 +69,10 @@ def preferred_name(hsgId, visitor):  # noqa: N803
     return f.preferred_name(hsgId, visitor)
 
 
-@udf(fun_id=FN + "visitorName", **_params("visitor"))  # noqa: F821
+@udf(fun_id=FN + "otherSpelling", **_params("hsgId", "visitor"))  # noqa: F821
 @_missing_is_none
-def visitor_name(visitor):
-    return f.visitor_name(visitor)
+def other_spelling(hsgId, visitor):  # noqa: N803
+    return f.other_spelling(hsgId, visitor)
 
 
 @udf(fun_id=FN + "visitorTitle", **_params("visitor"))  # noqa: F821
@@ -126,7 +126,7 @@ def visit_kind_iri(description):
 @udf(fun_id=FN + "visitKindPhrase", **_params("description"))  # noqa: F821
 @_missing_is_none
 def visit_kind_phrase(description):
-    return f.visit_kind_phrase(description)
+    return f.visit_kind_other_phrase(description)
 
 
 def _place(hsgId, hsgName, date, locale, index):
@@ -197,6 +197,14 @@ def row_country_label(hsgId, hsgName, firstYear):  # noqa: N803
     if row is None:
         return None
     return row["wikidata_label"] if row["status"] == "verified" and row["wikidata_label"] else f.text(hsgName)
+
+
+@udf(fun_id=FN + "rowCountryOtherName", **_params("hsgId", "hsgName", "firstYear"))  # noqa: F821
+@_missing_is_none
+def row_country_other_name(hsgId, hsgName, firstYear):  # noqa: N803
+    # HSG's name as an alternative label where it is not the row's label already.
+    name = f.text(hsgName)
+    return name if name != row_country_label(hsgId=hsgId, hsgName=hsgName, firstYear=firstYear) else None
 
 
 @udf(fun_id=FN + "wikidataItem", **_params("hsgId", "hsgName", "firstYear"))  # noqa: F821

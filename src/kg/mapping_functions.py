@@ -181,6 +181,22 @@ def visit_kind_phrase(description: str | None) -> str | None:
     return text(match[0]) if match else None
 
 
+def visit_kind_label(kind: str) -> str:
+    """The English label data/hsg.ttl gives a kind's concept ("Official working visit"; tests
+    check hsg.ttl against this)."""
+    return kind.replace("-", " ").capitalize()
+
+
+def visit_kind_other_phrase(description: str | None) -> str | None:
+    """visit_kind_phrase where it is not the kind's label: an alternative label of the concept
+    (SKOS keeps a concept's preferred and alternative labels apart)."""
+    match = _KIND.search(description or "")
+    if not match or not match.lastgroup:
+        return None
+    phrase = text(match[0])
+    return phrase if phrase != visit_kind_label(match.lastgroup.replace("_", "-")) else None
+
+
 # --- trip locales ----------------------------------------------------------------------------------
 
 LOCALE_NAMES = (
@@ -391,6 +407,13 @@ def preferred_name(
         return None
     known = _RUN_SPELLINGS if folder is None and _RUN_SPELLINGS is not None else _spellings(folder)
     return known.get(key)
+
+
+def other_spelling(country_id: str | None, visitor: str | None) -> str | None:
+    """The name as this record spells it, where that is not the person's preferred_name (an
+    alternative label); None where it is, so that no label is repeated as an alternative."""
+    name = visitor_name(visitor)
+    return name if name and name != preferred_name(country_id, visitor) else None
 
 
 def use_data_dir(data_dir: Path) -> None:
