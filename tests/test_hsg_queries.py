@@ -61,6 +61,169 @@ def _date(value: str | None) -> str | None:
         return None
 
 
+# The merges kg.link's identity rules make on the project's data, each checked by hand against the
+# records (one person or place under two spellings: initials, a regnal number, a joined name, the
+# source text's resource and the records' one). tests/test_link.py checks the build report is this.
+MERGES = {  # each read by hand in the build report: one person or place under several spellings
+    ("person", "person/hsg-belgium-baudouin-i"): ["person/hsg-belgium-baudouin"],
+    ("person", "person/hsg-canada-justin-trudeau"): ["person/hsg-canada-justin-p-j-trudeau"],
+    ("person", "person/hsg-micronesia-wesley-simina"): ["person/hsg-micronesia-wesley-w-simina"],
+    ("person", "person/hsg-france-jacques-chirac"): ["person/hsg-france-jacques-r-chirac"],
+    ("person", "person/hsg-jordan-hussein"): ["person/hsg-jordan-hussein-i"],
+    ("person", "person/hsg-kenya-daniel-arap-moi"): ["person/hsg-kenya-daniel-t-arap-moi"],
+    ("person", "person/hsg-new-zealand-john-key"): ["person/hsg-new-zealand-john-p-key"],
+    ("person", "person/hsg-peru-alberto-k-fujimori"): ["person/hsg-peru-alberto-fujimori"],
+    ("person", "person/hsg-philippines-benigno-aquino-3rd"): ["person/hsg-philippines-benigno-s-aquino-3rd"],
+    ("person", "person/hsg-russia-viktor-s-chernomyrdin"): ["person/hsg-russia-viktor-chernomyrdin"],
+    ("person", "person/vladimir-putin"): ["person/hsg-russia-vladimir-putin"],
+    ("person", "person/hsg-bahamas-hubert-a-ingraham"): ["person/hsg-bahamas-hubert-ingraham"],
+    ("person", "person/hsg-gambia-yahya-a-j-j-jammeh"): ["person/hsg-gambia-yahya-jammeh"],
+    ("person", "person/donald-trump"): ["person/trump-donald-j"],
+    ("person", "person/hsg-albania-rexhep-medjani"): ["person/hsg-albania-rexhep-meidani"],
+    ("person", "person/hsg-algeria-abdelaziz-bouteflika"): ["person/hsg-algeria-abdelaziz-boutefilka"],
+    ("person", "person/hsg-algeria-abdelmalek-sellal"): ["person/hsg-algeria-abdelmalik-sellal"],
+    ("person", "person/hsg-angola-joao-lourenco"): ["person/hsg-angola-joao-manuel-goncalves-lourenco"],
+    ("person", "person/hsg-argentina-carlos-saul-menem"): ["person/hsg-argentina-carlos-menem"],
+    ("person", "person/hsg-armenia-robert-kocharian"): ["person/hsg-armenia-robert-kochariyan"],
+    ("person", "person/hsg-bahrain-hamad-bin-isa-bin-salman-al-khalifa"): [
+        "person/hsg-bahrain-hamad-bin-issa-al-khalifa",
+        "person/hsg-bahrain-sheikh-hamad-bin-isa-al-khalifa",
+    ],
+    ("person", "person/hsg-brazil-luiz-inacio-lula-da-silva"): [
+        "person/hsg-brazil-luiz-inacio-lula-de-salva",
+        "person/hsg-brazil-luiz-lula-da-silva",
+    ],
+    ("person", "person/hsg-brazil-dilma-rousseff"): ["person/hsg-brazil-dilma-roussef"],
+    ("person", "person/hsg-brazil-fernando-cardoso"): ["person/hsg-brazil-fernando-henrique-cardoso"],
+    ("person", "person/hsg-brunei-hassanal-bolkiah"): [
+        "person/hsg-brunei-haji-hassanal-bolkiah",
+        "person/hsg-brunei-hassan-al-bolkiah",
+        "person/hsg-brunei-hassinal-bolkiah",
+    ],
+    ("person", "person/hsg-bulgaria-petar-stoyanov"): ["person/hsg-bulgaria-peter-stoyanov"],
+    ("person", "person/hsg-chile-michelle-bachelet"): ["person/hsg-chile-michele-bachelet"],
+    ("person", "person/hsg-cook-islands-mark-brown"): ["person/hsg-cook-islands-mark-stephen-brown"],
+    ("person", "person/hsg-denmark-anders-fogh-rasmussen"): ["person/hsg-denmark-anders-rasmussen"],
+    ("person", "person/hsg-denmark-lars-lokke-rasmussen"): ["person/hsg-denmark-lars-rasmussen"],
+    ("person", "person/hsg-djibouti-ismail-guellah"): ["person/hsg-djibouti-ismail-guelleh"],
+    ("person", "person/hsg-el-salvador-elias-antonio-saca"): ["person/hsg-el-salvador-elias-saca"],
+    ("person", "person/hsg-france-nicolas-sarkozy"): ["person/hsg-france-nicloas-sarkozy"],
+    ("person", "person/hsg-gabon-ali-bongo-ondimba"): ["person/hsg-gabon-ali-ben-bongo-odimba"],
+    ("person", "person/hsg-georgia-mikheil-saakashvili"): ["person/hsg-georgia-mikhail-saakashvili"],
+    ("person", "person/hsg-georgia-eduard-a-shevardnadze"): [
+        "person/hsg-georgia-eduard-shevardnadze",
+        "person/hsg-georgia-eduard-sheverdnadze",
+    ],
+    ("person", "person/hsg-germany-richard-von-weizsaecker"): ["person/hsg-germany-richard-von-weiszaecker"],
+    ("person", "person/hsg-ghana-john-kufuor"): [
+        "person/hsg-ghana-john-agyekum-kufuor",
+        "person/hsg-ghana-john-agyokum-kufuor",
+    ],
+    ("person", "person/hsg-greece-konstandinos-simitis"): ["person/hsg-greece-konstandions-simitis"],
+    ("person", "person/hsg-greece-konstantinos-karamanlis"): ["person/hsg-greece-konstandinos-karamanlis"],
+    ("person", "person/hsg-iceland-david-oddsson"): ["person/hsg-iceland-david-oddson"],
+    ("person", "person/hsg-iran-mohammad-reza-pahlavi"): ["person/hsg-iran-mohammed-reza-pahlavi"],
+    ("person", "person/hsg-iraq-nuri-al-maliki"): ["person/hsg-iraq-nouri-al-maliki"],
+    ("person", "person/hsg-israel-benjamin-netanyahu"): ["person/hsg-israel-binyamin-netanyahu"],
+    ("person", "person/hsg-italy-giulio-andreotti"): ["person/hsg-italy-giulio-giulio-andreotti"],
+    ("person", "person/hsg-jordan-abdullah-ii-bin-al-hussein"): [
+        "person/hsg-jordan-abdullah-ii-ibn-al-hussein"
+    ],
+    ("person", "person/hsg-netherlands-jan-peter-balkenende"): ["person/hsg-netherlands-jan-balkenende"],
+    ("person", "person/hsg-netherlands-willem-kok"): ["person/hsg-netherlands-willem-wim-kok"],
+    ("person", "person/hsg-kuwait-sabah-al-ahmed-al-jabir-al-sabah"): [
+        "person/hsg-kuwait-sheik-sabah-al-ahmed-al-jaber-al-sabah",
+        "person/hsg-kuwait-sheikh-sabah-al-ahmed-al-jaber-al-sabah",
+    ],
+    ("person", "person/hsg-kuwait-jabir-al-ahmad-al-sabah"): [
+        "person/hsg-kuwait-jabir-al-ahmed-al-sabah",
+        "person/hsg-kuwait-jabir-al-sabah",
+    ],
+    ("person", "person/hsg-latvia-vairi-vike-freiberga"): ["person/hsg-latvia-vairi-vike-freiburga"],
+    ("person", "person/hsg-lebanon-rafiq-al-hariri"): ["person/hsg-lebanon-rafiq-hariri"],
+    ("person", "person/hsg-lebanon-saad-hariri"): ["person/hsg-lebanon-saad-al-hariri"],
+    ("person", "person/hsg-malaysia-najib-razak"): ["person/hsg-malaysia-najib-ben-abdul-razak"],
+    ("person", "person/hsg-marshall-islands-dr-hilda-c-heine"): ["person/hsg-marshall-islands-hilda-heine"],
+    ("person", "person/hsg-mexico-felipe-calderon"): ["person/hsg-mexico-feilipe-calderon"],
+    ("person", "person/hsg-mexico-gustavo-diaz-ordaz"): ["person/hsg-mexico-gustavo-gustavo-diaz-ordaz"],
+    ("person", "person/hsg-morocco-mohamed-vi"): ["person/hsg-morocco-mohammed-vi"],
+    ("person", "person/hsg-mozambique-joaquim-chissano"): ["person/hsg-mozambique-joaquim-alberto-chissano"],
+    ("person", "person/hsg-nigeria-olusegun-obasanjo"): [
+        "person/hsg-nigeria-olesegun-obasanjo",
+        "person/hsg-nigeria-olesegun-obsanjo",
+        "person/hsg-nigeria-olusegun-obsanjo",
+    ],
+    ("person", "person/hsg-nigeria-muhammadu-buhari"): ["person/hsg-nigeria-muhammedu-buhari"],
+    ("person", "person/hsg-norway-gro-harlem-brundtland"): ["person/hsg-norway-gro-harlem-bruntland"],
+    ("person", "person/hsg-pakistan-asif-ali-zardari"): [
+        "person/hsg-pakistan-asif-zadari",
+        "person/hsg-pakistan-asif-zardari",
+    ],
+    ("person", "person/hsg-pakistan-yousuf-gillani"): ["person/hsg-pakistan-yusuf-raza-gilani"],
+    ("person", "person/hsg-palau-surangel-whipps-jr"): ["person/hsg-palau-surangel-samuel-whipps-jr"],
+    ("person", "person/hsg-philippines-ferdinand-marcos-jr"): [
+        "person/hsg-philippines-ferdinand-romualdez-marcos-jr"
+    ],
+    ("person", "person/hsg-portugal-jose-durao"): ["person/hsg-portugal-jose-manuel-durao"],
+    ("person", "person/hsg-qatar-hamad-bin-khalifa-al-thani"): [
+        "person/hsg-qatar-sheikh-hamad-bin-khalifa-al-thani"
+    ],
+    ("person", "person/hsg-qatar-tamim-bin-hamad-al-thani"): [
+        "person/hsg-qatar-sheikh-tamim-bin-hamad-al-thani"
+    ],
+    ("person", "person/hsg-romania-klaus-iohannis"): ["person/hsg-romania-klaus-werner-iohannis"],
+    ("person", "person/hsg-russia-dmitri-medvedev"): [
+        "person/hsg-russia-dimitry-a-medvedev",
+        "person/hsg-russia-dimitry-medvedev",
+        "person/hsg-russia-dmitriy-medvedev",
+    ],
+    ("person", "person/hsg-sierra-leone-ernest-bai-koroma"): ["person/hsg-sierra-leone-ernest-koroma"],
+    ("person", "person/hsg-singapore-lee-hsien-loong"): ["person/hsg-singapore-lee-hsien-leong"],
+    ("person", "person/hsg-south-africa-jacob-zuma"): ["person/hsg-south-africa-jacob-gedleyihleskisa-zuma"],
+    ("person", "person/hsg-spain-jose-maria-aznar"): ["person/hsg-spain-jose-aznar"],
+    ("person", "person/hsg-sri-lanka-ranil-wickremasinghe"): ["person/hsg-sri-lanka-ranil-wickremesinghe"],
+    ("person", "person/hsg-sudan-jaafar-nimieri"): ["person/hsg-sudan-jaafar-nimeiri"],
+    ("person", "person/hsg-sweden-fredrik-reinfeldt"): ["person/hsg-sweden-fredrik-reingeldt"],
+    ("person", "person/hsg-tajikistan-emomali-rahmon"): ["person/hsg-tajikistan-emomali-rakhmonov"],
+    ("person", "person/hsg-tanzania-jakaya-kikwete"): ["person/hsg-tanzania-jakaya-mrisho-kikwete"],
+    ("person", "person/hsg-tonga-siaosi-ofa-ki-vahafolau-sovaleni"): ["person/hsg-tonga-siaosi-sovaleni"],
+    ("person", "person/hsg-turkey-recep-tayyip-erdogan"): ["person/hsg-turkey-recep-erdogan"],
+    ("person", "person/hsg-turkey-suleiman-demirel"): [
+        "person/hsg-turkey-suleyman-demiral",
+        "person/hsg-turkey-suleyman-demirel",
+    ],
+    ("person", "person/hsg-ukraine-volodymyr-zelenskyy"): ["person/hsg-ukraine-volodymyr-zelensky"],
+    ("person", "person/hsg-ukraine-petro-poroshenko"): ["person/hsg-ukraine-petro-porochenko"],
+    ("person", "person/hsg-uzbekistan-islam-karimov"): ["person/hsg-uzbekistan-islom-karimov"],
+    ("person", "person/hsg-yemen-ali-abdallah-salih"): ["person/hsg-yemen-ali-abdullah-saleh"],
+    ("place", "place/buenos-aires"): ["place/hsg-argentina-buenos-aires"],
+    ("place", "place/helsinki"): ["place/hsg-finland-helsinki"],
+    ("place", "place/paris"): ["place/hsg-france-paris"],
+    ("place", "place/hamburg"): ["place/hsg-germany-hamburg"],
+    ("place", "place/osaka"): ["place/hsg-japan-osaka"],
+    ("place", "place/da-nang"): ["place/hsg-vietnam-danang"],
+}
+RENAMED = {ID + x: ID + kept for (_, kept), xs in MERGES.items() for x in xs}
+# The English label a merged person keeps: the source text's resource's own.
+KEPT_LABELS = {ID + "person/donald-trump": "Donald Trump", ID + "person/vladimir-putin": "Vladimir Putin"}
+
+
+def canonical(iri: str) -> str:
+    """The IRI the build gives a person or place the mapping names ``iri`` (after kg.link's merges)."""
+    return RENAMED.get(iri, iri)
+
+
+# The English name of a place a trip's locale names, where kg.link merged it into the source text's
+# place of another spelling: the text's name is its label, the record's an alternative label.
+MERGED_PLACE_NAMES = {"Danang": "Da Nang"}
+
+
+def president_name(iri: str) -> str:
+    """A president's English label in the build: presidents.xml's name, or the text's where merged."""
+    who = next((k for k, v in RENAMED.items() if v == iri), iri).rsplit("/", 1)[1]
+    return KEPT_LABELS.get(iri) or presidents()[who][0]
+
+
 @dataclass(frozen=True)
 class Visit:
     id: str
@@ -76,8 +239,13 @@ class Visit:
         return f"{ID}visit/{self.id}"
 
     @property
-    def person(self) -> str:
+    def raw_person(self) -> str:
+        """The person IRI the mapping writes, before kg.link's merges."""
         return f"{ID}person/hsg-{mf.person_slug(self.country_id, self.visitor)}"
+
+    @property
+    def person(self) -> str:
+        return canonical(self.raw_person)
 
     @property
     def country(self) -> str:
@@ -106,7 +274,7 @@ class Trip:
 
     @property
     def person(self) -> str:
-        return f"{ID}person/{self.who}"
+        return canonical(f"{ID}person/{self.who}")
 
     @property
     def country(self) -> str:
@@ -116,7 +284,8 @@ class Trip:
     def locales(self) -> set[str]:
         """The places the locale names, cut at every ", " (a place named with its region, such as
         "Mexico, D.F.", is cut too: answers are cut the same way before they are compared)."""
-        return set(self.locale.split(", ")) if self.locale else set()
+        pieces = self.locale.split(", ") if self.locale else []
+        return {MERGED_PLACE_NAMES.get(p, p) for p in pieces}
 
 
 @cache
@@ -174,7 +343,7 @@ def presidents() -> dict[str, tuple[str, list[tuple[str, str]]]]:
 def _in_office(day: str) -> list[str]:
     """The president in office on a day: a term ends on the day its successor takes office."""
     return [
-        ID + "person/" + pid
+        canonical(ID + "person/" + pid)
         for pid, (_, terms) in presidents().items()
         if any(took <= day < left for took, left in terms)
     ]
@@ -218,9 +387,14 @@ def person_labels() -> dict[str, str]:
     seen: dict[str, dict[str, tuple[int, str]]] = defaultdict(dict)
     for v in visits():
         name = mf.visitor_name(v.visitor)
-        count, latest = seen[v.person].get(name, (0, ""))
-        seen[v.person][name] = (count + 1, max(latest, v.start or ""))
-    return {person: max(names, key=lambda n: names[n]) for person, names in seen.items()}
+        count, latest = seen[v.raw_person].get(name, (0, ""))
+        seen[v.raw_person][name] = (count + 1, max(latest, v.start or ""))
+    labels = {person: max(names, key=lambda n: names[n]) for person, names in seen.items()}
+    # A merged person keeps the kept resource's label (the text's, or its own records' spelling).
+    out = {p: label for p, label in labels.items() if p not in RENAMED}
+    for p, label in labels.items():
+        out.setdefault(canonical(p), KEPT_LABELS.get(canonical(p), label))
+    return out
 
 
 @cache
@@ -408,12 +582,15 @@ def test_100_records_chosen_at_random_say_what_the_xml_says(client):
             spellings = labels | {value for value, _ in got.get("participantAltLabel", set())}
             if labels != {preferred} or name not in spellings:
                 problems.append((record.iri, "participant label", preferred, name, labels, spellings))
-        elif labels != {presidents()[record.who][0]}:
-            problems.append((record.iri, "participant label", presidents()[record.who][0], labels))
+        elif labels != {president_name(record.person)}:
+            problems.append((record.iri, "participant label", president_name(record.person), labels))
         if {lang for _, lang in got.get("participantLabel", set())} - {"en", "bn", "ru"}:
             problems.append((record.iri, "participant label language", got["participantLabel"]))
         if isinstance(record, Trip):
-            pieces = {piece for value, _ in got.get("locale", set()) for piece in value.split(", ")}
+            # English names: a place the source text names too (Paris) has its Bengali and Russian ones
+            pieces = {
+                p for value, lang in got.get("locale", set()) if lang == "en" for p in value.split(", ")
+            }
             if pieces != record.locales:
                 problems.append((record.iri, "locales", record.locales, pieces))
     assert not problems, "\n".join(map(repr, problems[:30]))
@@ -487,7 +664,7 @@ def _trip_row(r: dict) -> tuple:
 
 @pytest.mark.parametrize("president", ["trump-donald-j", "obama-barack", "roosevelt-theodore"])
 def test_a_presidents_trips_are_the_xmls(client, president):
-    rows = answer(client, "president-trips", president=f"{ID}person/{president}")
+    rows = answer(client, "president-trips", president=canonical(f"{ID}person/{president}"))
     chosen = sorted((t for t in trips() if t.who == president), key=lambda t: (t.start, t.iri))
     assert len(rows) == len(chosen) > 0
     assert [r["trip"] for r in rows] == [t.iri for t in chosen]
@@ -497,7 +674,7 @@ def test_a_presidents_trips_are_the_xmls(client, president):
 
 
 def test_the_trips_of_trump_are_the_xmls_trips_of_both_terms(client):
-    rows = answer(client, "president-trips", president="person:trump-donald-j")
+    rows = answer(client, "president-trips", president="person:donald-trump")
     assert len(rows) == sum(1 for t in trips() if t.who == "trump-donald-j")
     assert {r["start"][:4] for r in rows} >= {"2017", "2018", "2019", "2020"}
 
@@ -585,14 +762,15 @@ def _met(r: dict) -> tuple:
 )
 def test_who_met_a_seed_person(client, person, other, label):
     rows = answer(client, "who-met", person=f"person:{person}")
-    assert [_met(r) for r in rows] == [
+    # the source text's meetings; the records' visits and trips of the same person are checked below
+    assert [_met(r) for r in rows if r["source"] == SEED_DOCUMENT] == [
         (ID + f"person/{other}", label, ID + meeting, HOS + "Meeting", day, SEED_DOCUMENT, "co-participant")
         for meeting, day in SEED_MEETINGS
     ]
 
 
 def _guests(president: str) -> list[tuple]:
-    iri = ID + "person/" + president
+    iri = canonical(ID + "person/" + president)
     invited = [
         v for v in visits() if v.start and _kind(v.description) in INVITED and iri in _in_office(v.start)
     ]
@@ -612,10 +790,11 @@ def _guests(president: str) -> list[tuple]:
 
 @pytest.mark.parametrize("president", ["obama-barack", "trump-donald-j"])
 def test_who_met_a_president_are_the_guests_of_the_visits_they_hosted(client, president):
-    rows = answer(client, "who-met", person=f"person:{president}")
+    rows = answer(client, "who-met", person=canonical(f"{ID}person/{president}"))
     expected = _guests(president)
     assert expected
-    assert [_met(r) for r in rows] == expected
+    # the guests; the leaders the trips' remarks name (co-participants) are tests/test_link.py's
+    assert [_met(r) for r in rows if r["how"] == "guest"] == expected
 
 
 def test_who_met_a_visitor_are_the_presidents_who_hosted_them(client):
@@ -628,7 +807,7 @@ def test_who_met_a_visitor_are_the_presidents_who_hosted_them(client):
     expected = []
     for v in hosted:
         for president in sorted(_in_office(v.start)):
-            name = presidents()[president.rsplit("/", 1)[1]][0]
+            name = president_name(president)
             expected.append(
                 (president, name, v.iri, HOS + "Visit", v.start, ID + "source/hsg-visits", "host")
             )
@@ -686,6 +865,10 @@ NEW = [
     "first-and-latest-visit",
     "who-met",
     "meetings-in-year",
+    "summit-attendees",
+    "leaders-met-on-trips",
+    "corroborated-facts",
+    "disagreements",
 ]
 
 

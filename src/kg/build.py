@@ -29,7 +29,7 @@ from pathlib import Path
 
 from kg.errors import NotBuilt
 
-LAYOUT = "4"  # bump when the files' layout or meaning changes: an older build is then rebuilt
+LAYOUT = "5"  # bump when the files' layout or meaning changes: an older build is then rebuilt
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Manifest:
     sources: dict[str, int] = field(default_factory=dict)  # files read per source, by name
     # Records imported with a missing or impossible field (kg.rml.Problem as a dict).
     problems: list[dict[str, str]] = field(default_factory=list)
+    # What the link step did (kg.link.Report): merges, near misses refused, matches, counts.
+    links: dict = field(default_factory=dict)
     layout: str = LAYOUT
 
 

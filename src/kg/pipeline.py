@@ -1,4 +1,4 @@
-"""The map of the system: build(settings) = load → validate → reason → Wikidata view → write.
+"""The map of the system: build(settings) = load → link → validate → reason → Wikidata view → write.
 
 The settings say what to read (the ontology, ``settings.data_sources``) and which
 steps run; kg.build says where each file goes. ``kg build`` runs every step on the
@@ -35,6 +35,8 @@ from kg.config import Settings
 from kg.derivations import write_derivations
 from kg.errors import ValidationFailed
 from kg.forked import Forked
+from kg.link import Report as LinkReport
+from kg.link import link
 from kg.load import Loaded, load
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, HOS, ID, new_graph
 from kg.reason import RULES, Inference, QuadInference, Triple, closure, closure_quads, console_progress
@@ -43,7 +45,7 @@ from kg.validate import Report, validate
 
 T = TypeVar("T")
 Triples = dict[Triple, None]  # inferred triples after the view: an ordered set (see _wikidata_view)
-STAGES = ("load", "validate", "reason", "view", "write")  # the order a build's summary lists them in
+STAGES = ("load", "link", "validate", "reason", "view", "write")  # the order a build's summary lists them in
 PACKAGE = Path(__file__).parent
 # Libraries whose version can change what a build writes (parsers, reasoner, serializers).
 LIBRARIES = ("rdflib", "owlrl", "pyoxigraph", "pyshacl", "duckdb")
@@ -71,9 +73,28 @@ class BuildResult:
         if m.problems:
             lines.append(f"Records imported with a missing or impossible field: {len(m.problems)}")
             lines += [f"  {p['record']} ({p['file']}): {p['field']}: {p['reason']}" for p in m.problems]
+        if m.links:
+            lines += _link_summary(m.links)
         if not self.skipped:
             lines.append("Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in m.seconds.items()))
         return "\n".join(lines)
+
+
+def _link_summary(links: dict) -> list[str]:
+    """The link step's report (kg.link.Report, as the manifest keeps it) in a few lines."""
+    merged, near = links.get("merged", []), links.get("near_misses", [])
+    lines = [
+        f"Linked (kg.link): {len(merged)} merges, {len(near)} near misses refused "
+        f"(build/manifest.json, links), {len(links.get('same_meetings', []))} meetings of the text "
+        f"matched to trips, {len(links.get('disagreements', []))} disagreements, "
+        f"{links.get('editions', 0)} summit editions ({links.get('attendances', 0)} attendances), "
+        f"{links.get('named_linked', 0)} of {links.get('named', 0)} leaders named in remarks linked"
+    ]
+    for m in merged:
+        lines.append(f"  merged {m['kind']}: {', '.join(m['merged'])} -> {m['kept']} ({m['rule']})")
+    for d in links.get("disagreements", []):
+        lines.append(f"  disagreement: {d['text']}")
+    return lines
 
 
 def code_files() -> list[Path]:
@@ -103,6 +124,7 @@ def input_digest(settings: Settings) -> str:
     files += [("rules", p) for p in sorted((PACKAGE / "rules").glob("*")) if p.suffix in (".rq", ".ttl")]
     files += [("wikibase", p) for p in sorted((PACKAGE / "wikibase").glob("*.rq"))]
     files += [("conclusions", p) for p in sorted((PACKAGE / "conclusions").glob("*.rq"))]
+    files += [("link", p) for p in sorted((PACKAGE / "link").glob("*.rq"))]
     for group, path in files:
         name = path.relative_to(PACKAGE) if group == "code" else path.name
         h.update(f"{group}/{name}".encode() + b"\0")
@@ -143,6 +165,10 @@ def _build(settings: Settings, target: Build, digest: str) -> BuildResult:
     t = time.perf_counter()
     loaded = load(settings)
     seconds["load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    links = _link(settings, loaded)
+    if links is not None:
+        seconds["link"] = time.perf_counter() - t
 
     checked = loaded.checkable() if settings.validate else loaded
     checked.store  # noqa: B018 - made before the fork, so that the checks and the view share it
@@ -178,9 +204,20 @@ def _build(settings: Settings, target: Build, digest: str) -> BuildResult:
             union_default_graph=settings.union_default_graph,
             sources=loaded.files,
             problems=[dataclasses.asdict(p) for p in loaded.problems],
+            links=links.as_dict() if links is not None else {},
         )
         staged.write_manifest(manifest)
     return BuildResult(manifest, skipped=False)
+
+
+def _link(settings: Settings, loaded: Loaded) -> LinkReport | None:
+    """The link step (kg.link), when the build maps the records: their folder of mappings holds
+    the rules' tables."""
+    records = next((s for s in settings.data_sources if s.reader == "rml"), None)
+    if records is None or not records.mappings:
+        return None
+    folder = records.mappings[0]
+    return link(loaded, folder if folder.is_dir() else folder.parent)
 
 
 def _timed(fn: Callable[..., T], *args: object) -> tuple[T, float]:

@@ -70,6 +70,8 @@ class Source:
         for path in self.mappings:
             found = sorted(path.glob("*.rml.ttl")) if path.is_dir() else [path]
             out += found + [p for p in [found[0].parent / "functions.py"] if found and p.is_file()]
+            # the link step's tables (kg.link: summit-series.tsv, …)
+            out += sorted(found[0].parent.glob("*.tsv")) if found else []
         return out
 
     def inputs(self) -> list[Path]:
