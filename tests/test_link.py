@@ -229,3 +229,13 @@ def test_a_leader_under_two_titles_and_three_spellings_is_one_person_with_a_titl
     )
     assert {r["person"]["value"] for r in rows} == {ID + "person/hsg-turkey-recep-tayyip-erdogan"}
     assert {(r["title"]["value"], r["date"]["value"]) for r in rows} == expected
+
+
+def test_the_entity_page_shows_every_source_of_a_fact(client):
+    page = client.get("/id/meeting/2018-07-16-helsinki", headers={"Accept": "text/html"})
+    html = page.get_data(as_text=True)
+    row = html[html.index("<code>hos:participant</code>") :]
+    putin = row[row.index('href="/id/person/vladimir-putin"') :]
+    putin = putin[: putin.index("</details>")]
+    assert "2 references" in putin
+    assert 'href="/id/source/hsg-trip-3817"' in putin and 'href="/id/source/04dab6a38e74675e-p3-s1"' in putin

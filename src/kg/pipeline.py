@@ -80,6 +80,9 @@ class BuildResult:
         return "\n".join(lines)
 
 
+SHOWN_MERGES = 10  # the build summary names a few merges; the manifest keeps them all
+
+
 def _link_summary(links: dict) -> list[str]:
     """The link step's report (kg.link.Report, as the manifest keeps it) in a few lines."""
     merged, near = links.get("merged", []), links.get("near_misses", [])
@@ -90,8 +93,10 @@ def _link_summary(links: dict) -> list[str]:
         f"{links.get('editions', 0)} summit editions ({links.get('attendances', 0)} attendances), "
         f"{links.get('named_linked', 0)} of {links.get('named', 0)} leaders named in remarks linked"
     ]
-    for m in merged:
+    for m in merged[:SHOWN_MERGES]:
         lines.append(f"  merged {m['kind']}: {', '.join(m['merged'])} -> {m['kept']} ({m['rule']})")
+    if len(merged) > SHOWN_MERGES:
+        lines.append(f"  … and {len(merged) - SHOWN_MERGES} more merges: build/manifest.json, links")
     for d in links.get("disagreements", []):
         lines.append(f"  disagreement: {d['text']}")
     return lines

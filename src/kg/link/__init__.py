@@ -306,8 +306,9 @@ def _disagreement(
     prop = HOS.date if seed.day is not None else HOS.month
     note = URIRef(f"{ID}note/disagreement-{seed.meeting.removeprefix(ID).replace('/', '-')}-{rec.id}")
     text = (
-        f"The source text places the meeting {said}; record {rec.id} has the president at its place "
-        f"from {trip_span[0]} to {trip_span[1]}. Both claims are kept, each with its source."
+        f"The source text places {seed.meeting.removeprefix(ID)} {said}; record {rec.id} has the "
+        f"president at its place from {trip_span[0]} to {trip_span[1]}. Both claims are kept, each "
+        "with its source."
     )
     facts.plain(note, RDF.type, HOS.Disagreement)
     facts.plain(
