@@ -47,14 +47,14 @@ def test_two_persons_with_ids_of_their_own_are_never_merged():
     assert [(a, b) for a, b, _ in merges.near] == [(P + "bush-george-h-w", P + "bush-george-w")]
 
 
+def _pair(a: str, b: str, year: int, gap: int):
+    """The rules on two persons of one country named ``a`` and ``b``, ``gap`` years apart."""
+    return merge([Entity("p:a", a, "gr", years=(year,)), Entity("p:b", b, "gr", years=(year + gap,))])
+
+
 def test_one_name_decades_apart_is_refused_at_the_span_and_merged_within_it():
     def pair(gap: int):
-        return merge(
-            [
-                Entity("p:a", "George Papandreou", "gr", years=(1964,)),
-                Entity("p:b", "George A. Papandreou", "gr", years=(1964 + gap,)),
-            ]
-        )
+        return _pair("George Papandreou", "George A. Papandreou", 1964, gap)
 
     assert pair(SPAN_YEARS).renamed == {"p:b": "p:a"}
     refused = pair(SPAN_YEARS + 1)
@@ -105,12 +105,7 @@ def test_names_that_are_not_variants_of_one_name():
 
 def test_variants_decades_apart_stay_two_persons():
     def pair(gap: int):
-        return merge(
-            [
-                Entity("p:a", "Seretse Khama", "bw", years=(1970,)),
-                Entity("p:b", "Seretse Khama Ian Khama", "bw", years=(1970 + gap,)),
-            ]
-        )
+        return _pair("Seretse Khama", "Seretse Khama Ian Khama", 1970, gap)
 
     assert pair(GAP_YEARS).renamed == {"p:b": "p:a"}
     assert pair(GAP_YEARS + 1).renamed == {}

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import PROV, RDF, RDFS, SKOS, XSD, Graph, Literal, URIRef
@@ -101,22 +102,25 @@ def _english(text: str) -> Literal:
     return Literal(text, lang="en")  # made once per text: rdflib's Literal() is slow
 
 
-def _strings(store: ox.Store, name: str) -> Iterator[dict[str, str]]:
-    """The rows of a query file as plain strings (a literal's language as ``lang``), for the
-    identity rules, which compare names: no rdflib term made for 10,000 names."""
+def _solutions(store: ox.Store, name: str) -> Iterator[dict[str, Any]]:
+    """The rows of this folder's query file ``name``, as Oxigraph terms by variable name."""
     solutions = store.query((FOLDER / f"{name}.rq").read_text(encoding="utf-8"))
     names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
     for row in solutions:  # type: ignore[union-attr]
-        out = {n: row[n].value for n in names if row[n] is not None}
-        lang = next((row[n].language for n in names if isinstance(row[n], ox.Literal)), None)
-        yield out | ({"lang": lang} if lang else {})
+        yield {n: row[n] for n in names if row[n] is not None}
+
+
+def _strings(store: ox.Store, name: str) -> Iterator[dict[str, str]]:
+    """The rows as plain strings (a literal's language as ``lang``), for the identity rules,
+    which compare names: no rdflib term made for 10,000 names."""
+    for row in _solutions(store, name):
+        lang = next((t.language for t in row.values() if isinstance(t, ox.Literal)), None)
+        yield {n: t.value for n, t in row.items()} | ({"lang": lang} if lang else {})
 
 
 def _select(store: ox.Store, name: str) -> Iterator[dict[str, Node]]:
-    solutions = store.query((FOLDER / f"{name}.rq").read_text(encoding="utf-8"))
-    names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
-    for row in solutions:  # type: ignore[union-attr]
-        yield {n: node(row[n]) for n in names if row[n] is not None}
+    for row in _solutions(store, name):
+        yield {n: node(t) for n, t in row.items()}
 
 
 def link(loaded: Loaded, mappings: Path) -> Report:
