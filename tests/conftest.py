@@ -146,3 +146,13 @@ def records_data(tmp_path: Path) -> Path:
     shutil.copytree(hsg_source / "presidents", hsg / "presidents")
     shutil.copy(hsg_source / "countries-wikidata.tsv", hsg)
     return root
+
+
+@pytest.fixture()
+def wikidata():
+    """A local stand-in for Wikidata's query service (tests/wikidata_standin.py), fresh per test."""
+    from tests.wikidata_standin import start
+
+    standin = start()
+    yield standin
+    standin.close()

@@ -72,6 +72,8 @@ class Build:
     QUADS, STORE, DUMPS, STATS, MANIFEST = "graph.nq", "store", "dumps", "stats.json", "manifest.json"
     DUMPS_INDEX, VOID = "dumps.json", "void.ttl"
     DERIVATIONS = "derivations.sqlite"
+    # Wikidata's answers to `kg link check`/`suggest` (kg.curate.client); no build replaces it.
+    WIKIDATA_CACHE = "wikidata-cache"
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -103,6 +105,10 @@ class Build:
     @property
     def dumps(self) -> Path:
         return self.folder / self.DUMPS
+
+    @property
+    def wikidata_cache(self) -> Path:
+        return self.folder / self.WIKIDATA_CACHE
 
     @property
     def void(self) -> Path:

@@ -265,3 +265,106 @@ def serve_cmd(
             settings, list(data), temporary, validate=validate, reason=reason, union=union_default_graph
         )
     serve(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+
+
+@main.group("link")
+def link_group() -> None:
+    """Curate the links to Wikidata: check them, propose missing ones, accept reviewed ones."""
+
+
+def _wikidata_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What every command that asks Wikidata takes: the endpoint, and how its kept answers are used."""
+    fn = click.option(
+        "--endpoint",
+        default=None,
+        help="A SPARQL endpoint with Wikidata's RDF [default: KG_WIKIDATA_ENDPOINT].",
+    )(fn)
+    fn = click.option("--refresh", is_flag=True, help="Ask again, even where an answer is kept on disk.")(fn)
+    return click.option("--offline", is_flag=True, help="Ask nothing: use only answers kept on disk.")(fn)
+
+
+@link_group.command("check")
+@_wikidata_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output.",
+)
+@_clean_errors
+def link_check_cmd(endpoint: str | None, refresh: bool, offline: bool, fmt: str) -> None:
+    """Check every link to Wikidata (and every item data/'s tables name): exists, not a redirect,
+    label still close, type fits. Answers are kept in the build folder: a second run asks nothing.
+    Exit status 0 all ok, 1 when something is wrong, 2 when the endpoint cannot be asked."""
+    from kg.curate import check  # here: see the module's docstring
+    from kg.curate.client import for_settings
+
+    settings = _project()
+    text, status = check.command(
+        settings, for_settings(settings, endpoint=endpoint, refresh=refresh, offline=offline), fmt
+    )
+    click.echo(text, nl=False, err=status == 2)  # an error, not a report: stdout stays for reports
+    sys.exit(status)
+
+
+@link_group.command("suggest")
+@_wikidata_options
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["person", "place", "summit"]),
+    help="Which unlinked entities (repeatable) [default: all three].",
+)
+@click.option("--limit", type=int, default=None, help="Look up at most this many entities (a trial run).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The review file to write [default: build/link-suggestions.tsv].",
+)
+@_clean_errors
+def link_suggest_cmd(
+    endpoint: str | None,
+    refresh: bool,
+    offline: bool,
+    kinds: tuple[str, ...],
+    limit: int | None,
+    output: Path | None,
+) -> None:
+    """Propose Wikidata items for unlinked people, places and summit editions, with a score and the
+    evidence for each, in a review file for a curator (nothing reaches the graph: see `kg link accept`)."""
+    from kg.curate import suggest  # here: see the module's docstring
+    from kg.curate.client import for_settings
+
+    settings = _project()
+    client = for_settings(settings, endpoint=endpoint, refresh=refresh, offline=offline)
+    click.echo(
+        suggest.command(settings, client, kinds or ("person", "place", "summit"), limit, output), nl=False
+    )
+
+
+@link_group.command("accept")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--by",
+    "by",
+    default=None,
+    help="Who accepts (recorded with each link) [default: git user.name, else $USER].",
+)
+@click.option(
+    "--auto",
+    type=float,
+    default=None,
+    help="Also accept unmarked candidates scoring at least this much, never an ambiguous one.",
+)
+@_clean_errors
+def link_accept_cmd(file: Path, by: str | None, auto: float | None) -> None:
+    """Add the links a curator accepted in FILE (a review file of `kg link suggest`) to data/, each with
+    who accepted it, when, and on what evidence; the next `kg build` puts them in the graph."""
+    from kg.curate import accept  # here: see the module's docstring
+
+    click.echo(accept.command(_project(), file, by, auto), nl=False)

@@ -136,6 +136,16 @@ class Settings:
             "(0: no limit)."
         },
     )
+    wikidata_endpoint: str = field(
+        default="https://query.wikidata.org/sparql",
+        metadata={"help": "The Wikidata SPARQL endpoint `kg link check`/`suggest` ask (a mirror, QLever)."},
+    )
+    wikidata_contact: str = field(
+        default="https://w3id.org/hos-kg/",
+        metadata={
+            "help": "Who to contact about `kg link`'s requests: sent in the User-Agent (an email or URL)."
+        },
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
