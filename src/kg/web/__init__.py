@@ -19,6 +19,7 @@ from kg.queries import load_queries, resolve_values
 from kg.store import KnowledgeGraph
 from kg.web import api, describe, dumps, entities, explain, explore, front, i18n, pages, safety, sparql
 from kg.web.answers import start_workers
+from kg.web.reconcile import bp as reconcile_bp
 from kg.web.response_cache import ResponseCache
 
 __all__ = ["close_app", "create_app", "start_workers"]
@@ -32,6 +33,7 @@ BLUEPRINTS = (
     explain.bp,
     front.bp,
     explore.bp,
+    reconcile_bp,
 )
 
 
