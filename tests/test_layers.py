@@ -31,7 +31,18 @@ KG = SRC / "kg"
 BUILD_STAGES = {"kg.load", "kg.validate", "kg.reason", "kg.pipeline"}
 VIEWS = {
     f"kg.web.{name}"
-    for name in ("api", "describe", "dumps", "entities", "explain", "explore", "front", "pages", "sparql")
+    for name in (
+        "api",
+        "describe",
+        "dumps",
+        "entities",
+        "explain",
+        "explore",
+        "front",
+        "pages",
+        "reconcile",
+        "sparql",
+    )
 }
 # Files whose imports must be at the top unless a comment (on the line or the two above) says why.
 TOP_IMPORTS = [*sorted((KG / "web").glob("*.py")), *(KG / f"{n}.py" for n in ("formats", "protocol", "void"))]

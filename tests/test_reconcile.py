@@ -240,7 +240,7 @@ def test_queries_per_batch(client):
 def test_candidates_per_query(client):
     answer = reconcile(client, {"q": {"query": "Vladimir", "limit": sent.MAX_LIMIT}})
     assert 1 <= len(answer["q"]["result"]) <= sent.MAX_LIMIT
-    assert len(reconcile(client, {"q": {"query": "Vladimir"}})["q"]["result"]) <= sent.DEFAULT_LIMIT
+    assert len(reconcile(client, {"q": {"query": "Vladimir"}})["q"]["result"]) <= match.DEFAULT_LIMIT
     for bad in (sent.MAX_LIMIT + 1, 0, -1, 2.5, True, "3"):
         batch = json.dumps({"q": {"query": "Vladimir", "limit": bad}})
         message = error(client.post("/reconcile", data={"queries": batch}))

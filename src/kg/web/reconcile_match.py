@@ -27,13 +27,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from kg.functions import fold_text
 from kg.link import identity
-
-if TYPE_CHECKING:
-    from kg.web.reconcile_query import Query
 
 # Type id → name. The ids are the local names of the ontology's classes (schema space + id is
 # the class IRI); "Place" is what has a hos:inCountry (cities, regions), not the countries.
@@ -190,6 +186,16 @@ def build(space: str, names: Iterable[Mapping], facts: Iterable[Mapping]) -> Ind
 
 
 # ---------------------------------------------------------------- reconciliation
+
+DEFAULT_LIMIT = 3  # candidates per query: OpenRefine keeps three
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # may be empty when properties are given
+    types: tuple[str, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    properties: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pid, values); entity values by id
 
 
 def similarity(text_key: str, entity: Entity, text: str) -> float:

@@ -3,24 +3,14 @@ schema and this service's limits: a query that breaks one is a 400 that names wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kg.errors import BadRequest
-from kg.web.reconcile_match import PROPERTIES, TYPES
+from kg.web.reconcile_match import DEFAULT_LIMIT, PROPERTIES, TYPES, Query
 
 MAX_TEXT = 200  # characters of a query's text (difflib's cost grows with the square of it)
-DEFAULT_LIMIT, MAX_LIMIT = 3, 25  # candidates per query: OpenRefine keeps three
+MAX_LIMIT = 25  # candidates per query
 MAX_PROPERTIES = 10  # properties per query or per extension
 MAX_VALUES = 10  # values of one property in a query
 QUERY_FIELDS = ("query", "type", "limit", "properties", "type_strict")
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str  # may be empty when properties are given
-    types: tuple[str, ...] = ()
-    limit: int = DEFAULT_LIMIT
-    properties: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pid, values); entity values by id
 
 
 def type_id(raw: object, schema: str, where: str) -> str:
