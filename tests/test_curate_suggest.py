@@ -19,7 +19,7 @@ import pytest
 from rdflib.plugins.sparql import prepareQuery
 
 from kg.config import REPO_ROOT, Settings
-from kg.curate import suggest
+from kg.curate import candidates, suggest
 from kg.curate.client import WikidataClient
 from kg.pipeline import build
 from tests.wikidata_standin import start
@@ -153,10 +153,10 @@ def test_an_entity_without_a_candidate_has_no_row_and_the_summary_counts_it(run)
 
 
 def test_one_item_proposed_for_two_entities_is_ambiguous_for_both():
-    one, two = (suggest.Entity(f"{PERSON}{n}", "person") for n in ("a", "b"))
+    one, two = (candidates.Entity(f"{PERSON}{n}", "person") for n in ("a", "b"))
     found = []
     for entity in (one, two):
-        c = suggest.Candidate(entity, suggest.WD + "Q1")
+        c = candidates.Candidate(entity, candidates.WD + "Q1")
         c.add("label", "the same name")
         found.append(c)
     kept = suggest.best(found)

@@ -7,14 +7,8 @@ names the file and line: a malformed row, a decision other than accept/reject/em
 an entity the built graph does not have, two items accepted for one entity or one item for two,
 an entity or item the graph or the file already links otherwise.
 
-data/wikidata-links.ttl is the curators' verified table of Wikidata IDs (the seed source reads
-data/*.ttl, so the next `kg build` puts it in the graph). Each link is the ``owl:sameAs`` and its
-source, the acceptance (``hos:LinkAcceptance``), which names the link (``hos:linkedEntity``,
-``hos:linkedItem``: not an ``rdf:Statement`` with ``rdf:predicate owl:sameAs``, which the rules reasoner
-refuses), who accepted it and when, the evidence and score, the item's label, when Wikidata was asked
-and the review file. The file is rewritten whole, sorted, from what it held plus the new links: a
-link already there is kept as it was (accepting twice adds nothing), and a file whose triples this
-module would not write again (edited by hand) is refused rather than overwritten.
+The links go into data/wikidata-links.ttl (kg.curate.wikidata_links: its format, read back and
+written whole): a link already there is kept as it was, so accepting twice adds nothing.
 """
 
 from __future__ import annotations
@@ -29,44 +23,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import FOAF, PROV, RDF, RDFS, Graph, URIRef
-from rdflib.compare import isomorphic
-from rdflib.term import Literal
+from rdflib import URIRef
 
 from kg.config import Settings
+from kg.curate import wikidata_links
+from kg.curate.candidates import FOLDER, WD
 from kg.curate.client import values_clause
-from kg.curate.suggest import COLUMNS, FOLDER, WD
+from kg.curate.suggest import COLUMNS
+from kg.curate.wikidata_links import Link
 from kg.errors import BadRequest, DataError
-from kg.iris import HOS, ID
 from kg.store import KnowledgeGraph
 
-LINKS = "wikidata-links.ttl"  # in the data folder
-TABLE = URIRef(ID + "source/wikidata-links")
 QID = re.compile(r"Q[1-9][0-9]*")
 IRI = re.compile(r"https?://[^\s<>\"{}|^`\\]+")
-HEADER = """\
-# Links to Wikidata accepted by the project's curators (`kg link accept`, kg.curate.accept) from
-# the candidates `kg link suggest` proposed. This file is the curators' verified table of Wikidata
-# IDs: an ID enters the graph only from a verified table, and each link here carries who accepted
-# it, when, on what evidence and score, the item's label and when Wikidata was asked, and the review
-# file. Written by `kg link accept`, one block per link sorted by entity; to withdraw a link, delete
-# its whole block.
-
-@prefix hos:     <https://w3id.org/hos-kg/ontology#> .
-@prefix source:  <https://w3id.org/hos-kg/id/source/> .
-@prefix wd:      <http://www.wikidata.org/entity/> .
-@prefix owl:     <http://www.w3.org/2002/07/owl#> .
-@prefix rdf:     <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
-@prefix rdfs:    <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix xsd:     <http://www.w3.org/2001/XMLSchema#> .
-@prefix prov:    <http://www.w3.org/ns/prov#> .
-@prefix foaf:    <http://xmlns.com/foaf/0.1/> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-
-source:wikidata-links a hos:ReferenceSource ;
-    rdfs:label "Links to Wikidata accepted by the project's curators"@en ;
-    rdfs:comment "Links `kg link suggest` proposed and a curator accepted, each with its acceptance."@en .
-"""
 
 
 @dataclass(frozen=True)
@@ -84,42 +53,20 @@ class Row:
     retrieved: str
 
 
-@dataclass(frozen=True)
-class Link:
-    """One accepted link as the file keeps it."""
-
-    entity: str
-    qid: str
-    label: str  # the acceptance's rdfs:label and rdfs:comment, in words
-    comment: str
-    who: str
-    when: str
-    candidate_label: str
-    score: str
-    evidence: str
-    retrieved: str
-    review_file: str
-
-    @property
-    def acceptance(self) -> str:
-        local = self.entity.removeprefix(ID) if self.entity.startswith(ID) else self.entity
-        return f"{ID}source/link-{re.sub(r'[^A-Za-z0-9]+', '-', local).strip('-')}-{self.qid}"
-
-
 def command(settings: Settings, file: Path, by: str | None, auto: float | None) -> str:
     """Check the review file whole, write its accepted links, and say what was done."""
     if auto is not None and not 0 <= auto <= 1:
         raise BadRequest(f"--auto {auto}: a score is from 0 to 1")
     rows = read(file)
     chosen, skipped = choose(rows, auto, file)
-    path = settings.data_dir / LINKS
-    kept = load(path)
+    path = settings.data_dir / wikidata_links.LINKS
+    kept = wikidata_links.load(path)
     _check(settings, file, chosen, kept)
     who, when = curator(by), datetime.now(UTC).replace(microsecond=0).isoformat()
     known = {(k.entity, k.qid) for k in kept}
     new = [_link(r, how, who, when, file) for r, how in chosen if (r.iri, r.qid) not in known]
     if new:
-        write(path, kept + new)
+        wikidata_links.write(path, kept + new)
     counts = {d: sum(r.decision == d for r in rows) for d in ("accept", "reject", "")}
     again = f" ({len(chosen) - len(new)} already there)" if len(chosen) > len(new) else ""
     lines = [
@@ -266,67 +213,3 @@ def _link(r: Row, how: str, who: str, when: str, file: Path) -> Link:
         f"Accepted by {who} on {when[:10]} by {why}.", who, when, r.candidate_label,
         f"{r.score:.2f}", r.evidence, r.retrieved, file.name,
     )  # fmt: skip
-
-
-def load(path: Path) -> list[Link]:
-    """The links the file holds; a file this module would not write again as it is is refused."""
-    if not path.is_file():
-        return []
-    graph = Graph()
-    try:
-        graph.parse(path, format="turtle")
-    except Exception as exc:  # rdflib raises many kinds; all mean the same here
-        raise DataError(f"{path}: not Turtle: {exc}") from None
-    links = []
-    for acc in sorted(graph.subjects(RDF.type, URIRef(HOS + "LinkAcceptance")), key=str):
-        agent = graph.value(acc, PROV.wasAttributedTo)
-        value = {k: str(graph.value(acc, URIRef(HOS + p)) or "") for k, p in _PROPERTIES.items()}
-        entity, item = (str(graph.value(acc, URIRef(HOS + p))) for p in ("linkedEntity", "linkedItem"))
-        label, comment = str(graph.value(acc, RDFS.label)), str(graph.value(acc, RDFS.comment))
-        links.append(Link(
-            entity, item.removeprefix(WD), label, comment,
-            str(graph.value(agent, FOAF.name)), str(graph.value(acc, PROV.generatedAtTime)), **value,
-        ))  # fmt: skip
-    if not isomorphic(graph, Graph().parse(data=turtle(links), format="turtle")):
-        raise DataError(
-            f"{path} holds triples `kg link accept` did not write (edited by hand?): "
-            "make each link a whole block as the command writes it, or delete the file's stray lines"
-        )
-    return links
-
-
-_PROPERTIES = {
-    "candidate_label": "candidateLabel", "score": "score", "evidence": "evidence",
-    "retrieved": "retrievedAt", "review_file": "reviewFile",
-}  # fmt: skip
-
-
-def turtle(links: list[Link]) -> str:
-    """The links file's text: the header, then one block per link, sorted by entity and item."""
-    blocks = [HEADER]
-    for k in sorted(links, key=lambda k: (k.entity, k.qid)):
-        item, acc = f"wd:{k.qid}", f"<{k.acceptance}>"
-        lines = [
-            f"# {' '.join(k.label.split())}",
-            f"<{k.entity}> owl:sameAs {item} .",
-            f"{acc} a hos:LinkAcceptance , hos:ReferenceSource ;",  # both: the QC checks read types as given
-            f"    hos:linkedEntity <{k.entity}> ; hos:linkedItem {item} ;",
-            f"    rdfs:label {Literal(k.label, lang='en').n3()} ;",
-            f"    rdfs:comment {Literal(k.comment, lang='en').n3()} ;",
-            "    dcterms:isPartOf source:wikidata-links ;",
-            f"    prov:wasAttributedTo [ a prov:Agent ; foaf:name {Literal(k.who).n3()} ] ;",
-            f'    prov:generatedAtTime "{k.when}"^^xsd:dateTime ;',
-            f"    hos:candidateLabel {Literal(k.candidate_label).n3()} ;",
-            f'    hos:score "{k.score}"^^xsd:decimal ;',
-            f"    hos:evidence {Literal(k.evidence).n3()} ;",
-            *([f'    hos:retrievedAt "{k.retrieved}"^^xsd:dateTime ;'] if k.retrieved else []),
-            f"    hos:reviewFile {Literal(k.review_file).n3()} .",
-        ]
-        blocks.append("\n".join(lines) + "\n")
-    return "\n".join(blocks)
-
-
-def write(path: Path, links: list[Link]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(turtle(links), encoding="utf-8")
-    temporary.replace(path)  # whole or not at all
