@@ -18,7 +18,8 @@ import pytest
 from rdflib import FOAF, OWL, PROV, RDF, RDFS, Graph, Literal, URIRef
 
 from kg.config import Settings
-from kg.curate import accept
+from kg.curate import accept, suggest, wikidata_links
+from kg.curate.candidates import Candidate, Entity
 from kg.curate.suggest import COLUMNS
 from kg.errors import BadRequest, DataError
 from kg.iris import HOS
@@ -172,6 +173,92 @@ def test_a_bad_line_is_an_error_naming_file_and_line_and_nothing_is_written(
         accept.command(settings, file, "Jane Doe", None)
     assert f"{file}, line {line}: " in caught.value.message and words in caught.value.message
     assert (settings.data_dir / "wikidata-links.ttl").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "retrieved",
+    [
+        "2026-12-01",
+        "2026-12-01 10:00:00",
+        "2026-W01-1",
+        "2026-12-01T10:00:00",
+        "2026-12-01T10:00:00+00:00:30",
+        "2026-12-01T10:00:00+15:00",
+        "yesterday",
+    ],
+)
+def test_a_retrieved_date_that_is_no_date_time_with_a_zone_is_an_error_naming_file_and_line(
+    settings, tmp_path, retrieved
+):
+    cells = row("accept", OSAKA, "Q900000035")
+    file = review(tmp_path / "review.tsv", row("accept", HAMBURG, "Q900000034"), [*cells[:-1], retrieved])
+    with pytest.raises(DataError) as caught:
+        accept.command(settings, file, "Jane Doe", None)
+    assert caught.value.message.startswith(f"{file}, line 3: retrieved {retrieved!r}: ")
+    assert "date and time with a time zone" in caught.value.message
+    assert not (settings.data_dir / "wikidata-links.ttl").exists()
+
+
+@pytest.mark.parametrize(
+    ("retrieved", "written"),
+    [
+        ("2026-12-01T10:00:00+00:00", "2026-12-01T10:00:00+00:00"),
+        ("2026-12-01T10:00:00Z", "2026-12-01T10:00:00+00:00"),
+        ("2026-12-01 11:30:00+01:30", "2026-12-01T11:30:00+01:30"),  # a spreadsheet's space
+        ("2026-12-01T10:00:00.250-05:00", "2026-12-01T10:00:00.250000-05:00"),
+    ],
+)
+def test_a_retrieved_date_time_is_written_as_xsd_date_time_and_read_back(
+    settings, tmp_path, retrieved, written
+):
+    cells = row("accept", HAMBURG, "Q900000034")
+    file = review(tmp_path / "review.tsv", [*cells[:-1], retrieved])
+    accept.command(settings, file, "Jane Doe", None)
+    path = settings.data_dir / "wikidata-links.ttl"
+    assert f'hos:retrievedAt "{written}"^^xsd:dateTime ;' in path.read_text(encoding="utf-8")
+    (value,) = links(settings).objects(None, URIRef(HOS + "retrievedAt"))
+    assert not value.ill_typed and value.toPython().isoformat() == written
+    assert [k.retrieved for k in wikidata_links.load(path)] == [written]
+    assert "Accepted 0 new links" in accept.command(settings, file, "Jane Doe", None)  # read back, the same
+
+
+def test_a_links_file_with_an_ill_typed_date_is_refused(settings, tmp_path):
+    file = review(tmp_path / "review.tsv", row("accept", HAMBURG, "Q900000034"))
+    accept.command(settings, file, "Jane Doe", None)
+    path = settings.data_dir / "wikidata-links.ttl"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"2026-12-01T10:00:00+00:00"', '"2026-12-01"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        DataError, match=r"retrievedAt '2026-12-01[^']*': not a date and time with a time zone"
+    ):
+        wikidata_links.load(path)
+
+
+def test_cells_written_as_text_for_a_spreadsheet_are_read_back_as_they_were(settings, tmp_path):
+    entity = Entity(HAMBURG, "summit")
+    entity.names[Literal('=HYPERLINK("https://evil.example/","G20")', lang="en")] = False
+    c = Candidate(
+        entity, WD + "Q900000034", label="+cmd|' /C calc'!A0", retrieved="2026-12-01T10:00:00+00:00"
+    )
+    c.add("dates", "@SUM(1+1)")
+    file = tmp_path / "review.tsv"
+    suggest.write(file, [c])
+    text = file.read_text(encoding="utf-8")
+    assert "'=HYPERLINK(" in text and "\t'+cmd" in text and "\t'@SUM" in text
+    file.write_text(text.replace("\n\t", "\naccept\t"), encoding="utf-8")
+    (read,) = accept.read(file)
+    assert (read.label, read.candidate_label, read.evidence) == (
+        '=HYPERLINK("https://evil.example/","G20")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1) (+0.4)",
+    )
+    accept.command(settings, file, "Jane Doe", None)
+    graph = links(settings)
+    acceptance = graph.value(None, URIRef(HOS + "linkedEntity"), URIRef(HAMBURG))
+    assert str(graph.value(acceptance, URIRef(HOS + "candidateLabel"))) == "+cmd|' /C calc'!A0"
+    assert str(graph.value(acceptance, URIRef(HOS + "evidence"))) == "@SUM(1+1) (+0.4)"
 
 
 def test_not_a_review_file_and_a_hand_edited_links_file_are_refused(settings, tmp_path):

@@ -151,15 +151,46 @@ def test_a_redirect_onto_an_item_we_link_too_is_a_shared_link(client):
     ]
 
 
+@pytest.mark.parametrize(
+    ("qid", "target"),
+    [
+        ("Q99000007", "<http://www.wikidata.org/entity/L99000007>"),  # a lexeme
+        ("Q99000008", "<https://example.org/entity/Q99000008>"),
+        ("Q99000009", '"no item"'),  # a literal
+        ("Q99000010", "<http://www.wikidata.org/entity/Qfoo>"),
+    ],
+)
+def test_a_redirect_to_no_item_is_a_problem_not_a_traceback(client, qid, target):
+    found = links.merge(
+        [
+            (qid, links.Origin("graph", ID + "person/someone", "person", ("Someone",))),
+            ("Q7747", links.Origin("graph", ID + "person/vladimir-putin", "person", ("Vladimir Putin",))),
+        ]
+    )
+    answer, status = report(client, found)
+    items = by_item(answer)
+    assert status == 1 and items["Q7747"]["status"] == "ok" and answer["checked"] == 2
+    assert items[qid]["target"] is None and items[qid]["status"] == "missing"
+    assert [p["message"] for p in items[qid]["problems"]] == [
+        f"redirect to a non-item: {target}",
+        "missing: the item does not exist (deleted?)",
+    ]
+
+
 def test_a_429_with_retry_after_and_a_timeout_give_the_same_report(client, cases, wikidata, waits, tmp_path):
     calm = report(client, cases)[0]
+    before = len(wikidata.seen)
     wikidata.faults.extend([("status", 429, {"Retry-After": "1"}), ("sleep", 1.5)])
     stormy = WikidataClient(
         endpoint=wikidata.url, cache_dir=tmp_path / "other", timeout=1, sleep=waits.append
     )
     answer, status = report(stormy, cases)
     assert answer["items"] == calm["items"] and status == 1
-    assert waits == [1.0, 4.0]  # Retry-After, then the backoff (2 s, doubled) after the time-out
+    assert waits == [1.0]  # Retry-After; the batch that timed out is asked in halves, without a wait
+    items = len({link.qid for link in cases})
+    half = items // 2
+    sent = [s.query.count(links.WD) for s in wikidata.seen[before : before + 4]]
+    assert sent == [items, items, half, items - half]  # the 429's batch again, then the halves
 
 
 def test_a_malformed_answer_is_one_line_and_exit_status_2(client, cases, wikidata, tmp_path):

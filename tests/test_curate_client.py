@@ -67,15 +67,25 @@ def test_a_429_is_retried_after_the_time_retry_after_asks(make, wikidata, waits)
 
 
 def test_retry_after_as_an_http_date(make, wikidata, waits):
-    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    # 3 s ahead, written to the second: 2 to 3 s to wait, never the backoff's 10 s (a date ignored)
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
     wikidata.faults.append(("status", 429, {"Retry-After": when}))
-    assert labels(make().select(LABELS, ITEMS)) == LABELLED
-    assert len(waits) == 1 and 0 <= waits[0] <= 2
+    assert labels(make(backoff=10).select(LABELS, ITEMS)) == LABELLED
+    assert len(waits) == 1 and 1 <= waits[0] <= 3
 
 
 def test_a_retry_after_date_without_a_zone_is_read_as_utc():
     when = datetime.now(UTC) + timedelta(seconds=30)
     assert 25 < _retry_after(email.utils.format_datetime(when.replace(tzinfo=None))) <= 30
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1.5", "-1", "soon"])
+def test_a_retry_after_that_is_no_number_of_seconds_nor_a_date_is_ignored(make, wikidata, waits, value):
+    # "²".isdigit() is True, and float("²") a ValueError: only ASCII digits are a number of seconds
+    assert _retry_after(value) is None
+    wikidata.faults.append(("status", 429, {"Retry-After": value}))
+    assert labels(make().select(LABELS, ITEMS)) == LABELLED
+    assert waits == [0.5]  # the backoff, as with no Retry-After
 
 
 def test_a_retry_after_longer_than_the_client_waits_is_a_clear_error(make, wikidata, waits):
@@ -104,16 +114,52 @@ def test_the_retries_end(make, wikidata, waits):
     assert waits == [0.5, 1.0] and len(wikidata.seen) == 3
 
 
-def test_a_time_out_is_retried(make, wikidata, waits):
+def test_a_time_out_on_one_row_is_retried(make, wikidata, waits):
     wikidata.faults.append(("sleep", 1.5))
-    assert labels(make(timeout=1).select(LABELS, ITEMS)) == LABELLED
+    assert labels(make(timeout=1).select(LABELS, ITEMS[:1])) == {WD + "Q7747": "Vladimir Putin"}
     assert waits == [0.5] and len(wikidata.seen) == 2
 
 
 def test_time_outs_past_the_retries_are_a_clear_error(make, wikidata):
     wikidata.faults.append(("sleep", 1.5))
     with pytest.raises(EndpointError, match=r"did not answer within 1 s"):
-        make(timeout=1, retries=0).select(LABELS, ITEMS)
+        make(timeout=1, retries=0).select(LABELS, ITEMS[:1])
+
+
+TIMED_OUT = ("status", 500, {}, b"java.util.concurrent.TimeoutException\n\tat com.bigdata.rdf...\n")
+
+
+@pytest.mark.parametrize("fault", [TIMED_OUT, ("sleep", 1.5)], ids=["server", "client"])
+def test_a_batch_that_timed_out_is_asked_again_in_halves_not_whole(make, wikidata, waits, fault):
+    wikidata.faults.append(fault)
+    client = make(timeout=1)
+    assert labels(client.select(LABELS, ITEMS)) == LABELLED
+    assert [q.query.count(WD) for q in wikidata.seen] == [3, 1, 2]  # the batch, then its halves
+    assert waits == [] and client.requests == 3
+
+
+def test_halves_are_split_down_to_one_row_which_is_retried(make, wikidata, waits):
+    wikidata.faults.extend([TIMED_OUT, TIMED_OUT])
+    assert labels(make().select(LABELS, ITEMS)) == LABELLED
+    # 3 rows time out: halves of 1 and 2; the 1 times out too: one row is asked again, after a wait
+    assert [q.query.count(WD) for q in wikidata.seen] == [3, 1, 1, 2]
+    assert waits == [0.5]
+
+
+def test_a_500_that_is_no_time_out_is_retried_whole(make, wikidata, waits):
+    wikidata.faults.append(("status", 500, {}, b"java.lang.NullPointerException\n"))
+    assert labels(make().select(LABELS, ITEMS)) == LABELLED
+    assert [q.query.count(WD) for q in wikidata.seen] == [3, 3] and waits == [0.5]
+
+
+def test_a_batch_asked_in_halves_is_read_back_in_halves_offline(make, wikidata):
+    wikidata.faults.append(TIMED_OUT)
+    rows = make().select(LABELS, ITEMS)
+    asked = len(wikidata.seen)
+    again = make(offline=True)
+    assert again.select(LABELS, ITEMS) == rows and again.requests == 0 and len(wikidata.seen) == asked
+    online = make()
+    assert online.select(LABELS, ITEMS) == rows and online.requests == 0  # not the whole batch again
 
 
 @pytest.mark.parametrize(

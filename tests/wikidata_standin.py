@@ -7,7 +7,8 @@ SPARQL 1.1 Protocol (GET ``query=``, POST form or ``application/sparql-query``) 
 results, evaluated by pyoxigraph: a real engine over real triples.
 
 What the public endpoint does to clients is reproduced on demand: ``faults`` is a queue of what the
-next requests get instead of an answer: ``("status", 429, {"Retry-After": "1"})``, ``("sleep", 5)``
+next requests get instead of an answer: ``("status", 429, {"Retry-After": "1"})`` (with a body of its
+own: ``("status", 500, {}, b"java.util.concurrent.TimeoutException")``), ``("sleep", 5)``
 (answer after 5 s: a client's time-out), ``("malformed", b"...")`` (a body that is not SPARQL JSON).
 Every request is recorded (its headers and query) so that tests see what a client sent.
 """
@@ -79,7 +80,8 @@ def start(extract: Path = EXTRACT) -> StandIn:
             standin.seen.append(Seen(self.command, dict(self.headers.items()), query))
             fault = standin.faults.popleft() if standin.faults else None
             if fault and fault[0] == "status":
-                self._send(fault[1], b"slow down\n", "text/plain", fault[2] if len(fault) > 2 else {})
+                body = fault[3] if len(fault) > 3 else b"slow down\n"
+                self._send(fault[1], body, "text/plain", fault[2] if len(fault) > 2 else {})
                 return
             if fault and fault[0] == "sleep":
                 time.sleep(fault[1])

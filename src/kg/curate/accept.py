@@ -4,8 +4,11 @@ A row is accepted when its decision says ``accept``; with ``--auto SCORE`` also 
 scoring at least SCORE that is not ambiguous and is its entity's only such row (an ambiguous row only
 ever by an explicit ``accept``). Everything is checked before anything is written, and an error
 names the file and line: a malformed row, a decision other than accept/reject/empty, a bad item id,
-an entity the built graph does not have, two items accepted for one entity or one item for two,
-an entity or item the graph or the file already links otherwise.
+a ``retrieved`` that is not a date and time with a time zone (written as an xsd:dateTime, in its
+ISO 8601 form), an entity the built graph does not have, two items accepted for one entity or one
+item for two, an entity or item the graph or the file already links otherwise. A cell
+kg.curate.suggest wrote with a leading ``'`` (so that a spreadsheet does not evaluate it) is read
+without it.
 
 The links go into data/wikidata-links.ttl (kg.curate.wikidata_links: its format, read back and
 written whole): a link already there is kept as it was, so accepting twice adds nothing.
@@ -29,7 +32,7 @@ from kg.config import Settings
 from kg.curate import wikidata_links
 from kg.curate.candidates import FOLDER, WD
 from kg.curate.client import values_clause
-from kg.curate.suggest import COLUMNS
+from kg.curate.suggest import COLUMNS, read_cell
 from kg.curate.wikidata_links import Link
 from kg.errors import BadRequest, DataError
 from kg.store import KnowledgeGraph
@@ -101,7 +104,8 @@ def read(file: Path) -> list[Row]:
             continue
         if len(cells) != len(header):
             raise DataError(f"{file}, line {line}: {len(cells)} columns, the header has {len(header)}")
-        values = {name: cells[header.index(name)].strip() for name in COLUMNS}
+        # a cell written with a ``'`` so that a spreadsheet does not evaluate it: without it again
+        values = {name: read_cell(cells[header.index(name)].strip()) for name in COLUMNS}
         values["decision"] = values["decision"].lower()
         rows.append(Row(line, **_valid(values, f"{file}, line {line}")))  # type: ignore[arg-type]
     return rows
@@ -118,13 +122,15 @@ def _valid(v: dict[str, str], where: str) -> dict[str, object]:
         raise DataError(f"{where}: ambiguous {v['ambiguous']!r}: yes (and why) or no")
     try:
         score = float(v["score"])
-        if v["retrieved"]:
-            datetime.fromisoformat(v["retrieved"])
     except ValueError as exc:
         raise DataError(f"{where}: {exc}") from None
     if not 0 <= score <= 1:
         raise DataError(f"{where}: score {v['score']}: from 0 to 1")
-    return {**v, "score": score}
+    try:  # written as an xsd:dateTime: a day alone, or no time zone, would be ill-typed
+        retrieved = wikidata_links.date_time(v["retrieved"]) if v["retrieved"] else ""
+    except ValueError as exc:
+        raise DataError(f"{where}: retrieved {exc}") from None
+    return {**v, "score": score, "retrieved": retrieved}
 
 
 def choose(rows: list[Row], auto: float | None, file: Path) -> tuple[list[tuple[Row, str]], int]:

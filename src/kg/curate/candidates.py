@@ -82,6 +82,12 @@ class Candidate:
         if key not in self.evidence or self.evidence[key][0] < weight:
             self.evidence[key] = (weight, words)
 
+    def holds(self, kind: str) -> bool:
+        """Whether evidence of ``kind`` itself was found: a ``position`` over our days, not only a
+        ``position-other-days``; a ``label``, not only an ``alias``."""
+        key = "name" if kind in ("label", "alias") else kind.removesuffix("-other-days")
+        return key in self.evidence and self.evidence[key][0] >= WEIGHTS[kind]
+
     @property
     def score(self) -> float:
         return round(min(1.0, sum(w for w, _ in self.evidence.values())), 2)

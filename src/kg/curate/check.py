@@ -5,7 +5,8 @@ kg.curate.client (standard SPARQL 1.1 over Wikidata's RDF, so a mirror or QLever
 
 - **missing**: the item is the subject of no triple (deleted), or a redirect leads to such an item;
 - **redirect**: the item was merged (``wd:Qold owl:sameAs wd:Qnew``): the target is reported, and the
-  label and type questions are asked of it;
+  label and type questions are asked of it; a target that is no item's IRI (``wd:Q…``) is not
+  followed but reported ("redirect to a non-item");
 - **relabelled**: none of our English names for it (one origin's: the graph's labels and alternative
   labels, or a table's label) is close to Wikidata's English label or aliases (``close``);
 - **wrong type**: our kind expects classes (types.tsv) and the item is an instance of none of them
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +38,14 @@ FOLDER = Path(__file__).parent
 SEVERITY = ("missing", "redirect", "wrong type", "relabelled", "shared link")  # a row's status: its worst
 LABEL_RATIO = 0.85  # difflib ratio of two name keys that still match ("Kyiv" ≠ "Kiev": 0.75)
 HOPS = 3  # redirects followed from one item (Wikidata's bots resolve double redirects)
+ITEM = re.compile(re.escape(WD) + r"Q[1-9][0-9]*")  # an item's IRI: a redirect's target must be one
 
 
 @dataclass
 class State:
     exists: bool = False
     target: str | None = None
+    odd_target: str | None = None  # a redirect's target that is no item (its N3), not followed
     label: str | None = None  # English, else "mul"
     aliases: list[str] = field(default_factory=list)
 
@@ -150,7 +154,11 @@ def _states(client: WikidataClient, qids: list[str]) -> dict[str, State]:
             state = states[_qid(row["item"])]
             state.exists = state.exists or str(row.get("exists")) == "true"
             if "target" in row:
-                state.target = _qid(row["target"])
+                target = row["target"]
+                if isinstance(target, URIRef) and ITEM.fullmatch(str(target)):
+                    state.target = _qid(target)
+                else:  # an odd answer: asking of it would fail (int(), VALUES), and it is no item
+                    state.odd_target = target.n3()
             label, alias = row.get("label"), row.get("alias")
             if isinstance(label, Literal) and (state.label is None or label.language == "en"):
                 state.label = str(label)  # "mul" only while no "en" is found
@@ -172,6 +180,8 @@ def _resolve(link: Link, states: dict[str, State]) -> Result:
     result.final = qid
     if qid != link.qid:
         result.problems[f"redirect: merged into {qid}"] = "redirect"
+    if states[qid].odd_target:
+        result.problems[f"redirect to a non-item: {states[qid].odd_target}"] = "redirect"
     if not states[qid].exists:
         where = f"redirect to {qid}, which" if qid != link.qid else "the item"
         result.problems[f"missing: {where} does not exist (deleted?)"] = "missing"

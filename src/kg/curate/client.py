@@ -9,7 +9,9 @@ asks of a bot (https://meta.wikimedia.org/wiki/User-Agent_policy and WDQS' rate 
   text, at most ``batch`` rows a request; the terms are serialised from RDF terms, never pasted text;
 - a time limit per request (SPARQLWrapper's, an HTTP time-out);
 - retries with exponential backoff on 429 and 5xx, and on a time-out, honouring ``Retry-After``
-  (seconds or an HTTP date);
+  (seconds or an HTTP date); but a batch of two rows or more that timed out (the server's 500 with
+  a ``TimeoutException``, or the client's time-out) is not sent whole again: its halves are asked
+  instead, down to one row;
 - every answer kept on disk with the date it was retrieved, so that a second run asks nothing and
   gives the same report (``refresh`` asks again; ``offline`` never asks).
 
@@ -56,6 +58,10 @@ class EndpointError(BadGateway):
     """The endpoint could not answer: unreachable, too slow, refusing, or answering nonsense."""
 
 
+class TimedOut(EndpointError):
+    """A batch the endpoint could not answer in time: asked again in halves, never whole."""
+
+
 @dataclass
 class Answer:
     rows: list[Row]
@@ -87,14 +93,40 @@ class WikidataClient:
             raise ValueError(f"the query needs one empty VALUES (?…) {{}} to fill, it has {len(found)}")
         variables = found[0].group(1).split()
         rows = list(rows)
+
+        def query(part: list[Sequence[Node]]) -> str:
+            return text[: found[0].start()] + values_clause(variables, part) + text[found[0].end() :]
+
         out: list[Row] = []
         for start in range(0, len(rows), self.batch):
-            clause = values_clause(variables, rows[start : start + self.batch])
-            out += self.ask_once(text[: found[0].start()] + clause + text[found[0].end() :]).rows
+            out += self._answer(query, rows[start : start + self.batch])
         return out
 
-    def ask_once(self, query: str) -> Answer:
-        """One request's answer: from the disk cache if kept (unless ``refresh``), else the endpoint's."""
+    def _answer(self, query: Callable[[list], str], rows: list[Sequence[Node]]) -> list[Row]:
+        """A batch's solutions; a batch that timed out is asked again as its two halves, and a batch
+        asked in halves before (the halves kept, not the whole) is read back in halves."""
+        half = len(rows) // 2
+        if not (half and not self.refresh and self._kept_in_halves(query, rows)):
+            try:
+                return self.ask_once(query(rows), split=half > 0).rows
+            except TimedOut:
+                pass
+        return self._answer(query, rows[:half]) + self._answer(query, rows[half:])
+
+    def _kept_in_halves(self, query: Callable[[list], str], rows: list[Sequence[Node]]) -> bool:
+        """Whether ``rows``' answer is kept not whole but in halves (each whole or in halves)."""
+        half, path = len(rows) // 2, self._cache_path(query(rows))
+        if path is None or path.is_file() or not half:
+            return False
+        return all(self._kept_somehow(query, part) for part in (rows[:half], rows[half:]))
+
+    def _kept_somehow(self, query: Callable[[list], str], rows: list[Sequence[Node]]) -> bool:
+        path = self._cache_path(query(rows))
+        return (path is not None and path.is_file()) or self._kept_in_halves(query, rows)
+
+    def ask_once(self, query: str, *, split: bool = False) -> Answer:
+        """One request's answer: from the disk cache if kept (unless ``refresh``), else the endpoint's.
+        With ``split`` (a batch of two rows or more), a time-out is not retried but raises TimedOut."""
         path = self._cache_path(query)
         kept = None if path is None or self.refresh else _kept(path)
         if kept is not None:
@@ -102,7 +134,7 @@ class WikidataClient:
         elif self.offline:
             raise EndpointError(f"offline, and no answer from {self.endpoint} is kept for this question")
         else:
-            body = self._fetch(query)
+            body = self._fetch(query, split)
             retrieved = datetime.now(UTC).replace(microsecond=0).isoformat()
             answer = Answer(_rows(body), retrieved, cached=False)
             if path is not None:
@@ -121,8 +153,9 @@ class WikidataClient:
         key = hashlib.sha256(f"{self.endpoint}\n{query}".encode()).hexdigest()
         return self.cache_dir / key[:2] / f"{key}.json"
 
-    def _fetch(self, query: str) -> dict:
-        """The endpoint's JSON answer, retried on 429/5xx and time-outs as the policy asks."""
+    def _fetch(self, query: str, split: bool = False) -> dict:
+        """The endpoint's JSON answer, retried on 429/5xx and time-outs as the policy asks; with
+        ``split``, a time-out raises TimedOut at once (the caller asks the batch's halves instead)."""
         attempt = 0
         while True:
             self.requests += 1
@@ -138,10 +171,14 @@ class WikidataClient:
                         f"(more than {self.max_wait:.0f} s): try again later"
                     ) from None
             except TimeoutError:
+                if split:
+                    raise TimedOut(f"{self.endpoint} did not answer within {self.timeout:g} s") from None
                 if attempt >= self.retries:
                     raise EndpointError(f"{self.endpoint} did not answer within {self.timeout:g} s") from None
                 wait = None
             except urllib.error.URLError as exc:
+                if isinstance(exc.reason, TimeoutError) and split:
+                    raise TimedOut(f"{self.endpoint} did not answer within {self.timeout:g} s") from None
                 if isinstance(exc.reason, TimeoutError) and attempt < self.retries:
                     wait = None
                 else:
@@ -154,6 +191,8 @@ class WikidataClient:
                     ) from None
                 wait = None
             except EndPointInternalError as exc:  # HTTP 500, which SPARQLWrapper has a class for
+                if split and "TimeoutException" in str(exc):  # WDQS' query time-out (its body says so)
+                    raise TimedOut(f"{self.endpoint} timed out on the query (HTTP 500)") from None
                 if attempt >= self.retries:
                     raise EndpointError(f"{self.endpoint} answered HTTP 500: {_first_line(exc)}") from None
                 wait = None
@@ -246,7 +285,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]+", value):  # ASCII digits (RFC 9110's DIGIT): "²".isdigit() is True too
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -5,9 +5,16 @@ countries, days, series); kg.curate.candidates asks Wikidata for candidates of e
 evidence for each and its score (its docstring says which evidence, and ``WEIGHTS`` its weight).
 
 Ambiguous (never auto-accepted, kg.curate.accept): every candidate within ``MARGIN`` of its
-entity's best when there are two or more (two people with one name), and every row of an item
-proposed for two of our entities. Nothing here writes to the graph: a curator reviews the file and
-`kg link accept` adds what they accept.
+entity's best when there are two or more; every candidate of a person when two or more humans have
+the name (two people with one name), unless the best alone held the position over our days (what
+the graph knows tells it from its namesakes: a name and a citizenship do not); and every row of an
+item proposed for two of our entities. Nothing here writes to the graph: a curator reviews the file
+and `kg link accept` adds what they accept.
+
+The review file is opened in a spreadsheet, and Wikidata's labels are anyone's to edit: a cell that
+a spreadsheet would evaluate (starting with = + - @; a tab or a line break is written as a space) is
+written with a leading ``'`` (OWASP's advice against CSV injection), which kg.curate.accept takes
+off again.
 """
 
 from __future__ import annotations
@@ -96,6 +103,8 @@ def best(found: Iterable[Candidate]) -> list[Candidate]:
         for c in close if len(close) > 1 else []:
             others = ", ".join(qid(o.item) for o in close if o is not c)
             c.ambiguous = f"{len(close)} candidates within {MARGIN} of the best score (also {others})"
+        if group[0].entity.kind == "person":
+            _namesakes(group)
         kept += group[:PER_ENTITY]
     by_item: dict[str, list[Candidate]] = defaultdict(list)
     for c in kept:
@@ -107,13 +116,41 @@ def best(found: Iterable[Candidate]) -> list[Candidate]:
     return sorted(kept, key=lambda c: (KINDS.index(c.entity.kind), c.entity.label, c.entity.iri, -c.score))
 
 
+def _namesakes(group: list[Candidate]) -> None:
+    """Two humans or more with the name (label or alias) are all ambiguous, unless the best (first)
+    alone held the position over our days."""
+    named = [c for c in group if "name" in c.evidence]
+    if len(named) < 2 or (group[0].holds("position") and not any(c.holds("position") for c in group[1:])):
+        return
+    for c in named:
+        others = ", ".join(qid(o.item) for o in named if o is not c)
+        c.ambiguous = f"{len(named)} humans share this name (also {others})"
+
+
 def write(path: Path, candidates: Iterable[Candidate]) -> None:
     """The review file: TSV (a spreadsheet opens it), a header, one candidate a row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f, delimiter="\t", lineterminator="\n")
         out.writerow(COLUMNS)
-        out.writerows([re.sub(r"[\t\r\n]+", " ", cell) for cell in _row(c)] for c in candidates)
+        out.writerows([text_cell(cell) for cell in _row(c)] for c in candidates)
+
+
+# What a spreadsheet would evaluate: a cell starting with = + - @ (OWASP, CSV injection), after
+# spaces (a spreadsheet may trim them; a tab or line break is written as a space), or after a ``'``
+# (so that a name that starts with ``'=`` reads back as it was).
+FORMULA = re.compile(r"'*\s*[=+\-@]")
+
+
+def text_cell(cell: str) -> str:
+    """A cell as text: on one line, and starting with ``'`` if a spreadsheet would evaluate it."""
+    cell = re.sub(r"[\t\r\n]+", " ", cell)
+    return "'" + cell if FORMULA.match(cell) else cell
+
+
+def read_cell(cell: str) -> str:
+    """A cell of the review file as it was before ``text_cell`` wrote it (its ``'`` taken off)."""
+    return cell[1:] if cell.startswith("'") and FORMULA.match(cell, 1) else cell
 
 
 def _row(c: Candidate) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rdflib import FOAF, PROV, RDF, RDFS, Graph, URIRef
@@ -72,6 +73,20 @@ class Link:
         return f"{ID}source/link-{re.sub(r'[^A-Za-z0-9]+', '-', local).strip('-')}-{self.qid}"
 
 
+def date_time(text: str) -> str:
+    """``text``, a date and time with a time zone in ISO 8601, as an xsd:dateTime's lexical form
+    (``2026-12-01T10:00:00+00:00``); a ValueError for a day alone, no zone, or no date and time at
+    all (what a spreadsheet may make of a cell: ``2026-12-01``, ``2026-12-01 10:00:00``)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+    offset = when.utcoffset() if when else None
+    if offset is None or offset % timedelta(minutes=1) or abs(offset) > timedelta(hours=14):
+        raise ValueError(f"{text!r}: not a date and time with a time zone, as 2026-12-01T10:00:00+00:00")
+    return when.isoformat()  # type: ignore[union-attr]
+
+
 def load(path: Path) -> list[Link]:
     """The links the file holds; a file this module would not write again as it is is refused."""
     if not path.is_file():
@@ -85,6 +100,13 @@ def load(path: Path) -> list[Link]:
     for acc in sorted(graph.subjects(RDF.type, URIRef(HOS + "LinkAcceptance")), key=str):
         agent = graph.value(acc, PROV.wasAttributedTo)
         value = {k: str(graph.value(acc, URIRef(HOS + p)) or "") for k, p in _PROPERTIES.items()}
+        for name, when in (("generatedAtTime", graph.value(acc, PROV.generatedAtTime)),
+                           ("retrievedAt", value["retrieved"])):  # fmt: skip
+            try:
+                if when:
+                    date_time(str(when))
+            except ValueError as exc:  # an ill-typed xsd:dateTime, written by hand
+                raise DataError(f"{path}: {acc}: {name} {exc}") from None
         entity, item = (str(graph.value(acc, URIRef(HOS + p))) for p in ("linkedEntity", "linkedItem"))
         label, comment = str(graph.value(acc, RDFS.label)), str(graph.value(acc, RDFS.comment))
         links.append(Link(
