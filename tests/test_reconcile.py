@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import json
 import shutil
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -126,13 +127,22 @@ def test_manifest_is_valid_and_points_at_this_server(client):
 
 
 def test_manifest_as_jsonp_with_a_strict_callback_name(client):
-    response = client.get("/reconcile?callback=jQuery_123.cb$&_=1700000000")  # as jQuery asks
+    callback = "jQuery3710_1700000000000$cb"  # a name as jQuery makes them: no dot
+    response = client.get(f"/reconcile?callback={callback}&_=1700000000")
     assert response.status_code == 200 and response.mimetype == "application/javascript"
     body = response.get_data(as_text=True)
-    assert body.startswith("/**/jQuery_123.cb$(") and body.endswith(");")
-    valid("manifest", json.loads(body[len("/**/jQuery_123.cb$(") : -2]))
-    for bad in ("alert(1)//", "a b", "<script>", "x" * 101, "1x", ""):
+    assert body.startswith(f"/**/{callback}(") and body.endswith(");")
+    valid("manifest", json.loads(body[len(f"/**/{callback}(") : -2]))
+    assert client.get("/reconcile", query_string={"callback": "x" * 100}).status_code == 200
+    for bad in ("alert(1)//", "a b", "<script>", "x" * 101, "1x", "", "a-b", "a[0]"):
         assert "'callback'" in error(client.get("/reconcile", query_string={"callback": bad}))
+
+
+@pytest.mark.parametrize("callback", ["opener.document.body.firstElementChild.click", "jQuery_123.cb$", "a."])
+def test_a_dotted_callback_is_refused(client, callback):
+    """A dotted callback would call any method the page can reach (same-origin method execution:
+    ``opener.document.body.firstElementChild.click`` clicks on the page that opened this one)."""
+    assert "parameter 'callback'" in error(client.get("/reconcile", query_string={"callback": callback}))
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -226,6 +236,13 @@ def test_an_empty_batch_has_an_empty_answer(client):
     assert reconcile(client, {}) == {}
 
 
+def test_a_batch_over_its_cpu_budget_is_a_503_with_retry_after(client, monkeypatch):
+    monkeypatch.setattr(service, "BATCH_CPU", 0.0)
+    response = client.post("/reconcile", data={"queries": json.dumps({"q": {"query": "Vladimir Putin"}})})
+    assert "CPU" in error(response, 503)
+    assert int(response.headers["Retry-After"]) >= 1
+
+
 # ---------------------------------------------------------------- limits: N passes, N + 1 is refused
 
 
@@ -268,6 +285,21 @@ def test_ids_per_extension(client):
     asked = json.dumps({"ids": [*ids, PUTIN], "properties": [{"id": "wikidata"}]})
     message = error(client.post("/reconcile", data={"extend": asked}))
     assert "'extend'" in message and f"limit is {service.MAX_IDS}" in message
+
+
+def test_types_per_suggest_request(client):
+    """Repeated type= values: as many as there are types pass (duplicates are one), one more is a
+    400 naming the parameter."""
+
+    def suggest(types: list[str]):
+        return client.get("/reconcile/suggest/entity", query_string={"prefix": "hel", "type": types})
+
+    every = list(match.TYPES)
+    assert [p["id"] for p in suggest(every).get_json()["result"]][:1] == ["place/helsinki"]
+    assert suggest(["Place"] * len(match.TYPES)).get_json() == suggest(["Place"]).get_json()
+    for types in ([*every, "Place"], ["Place"] * (len(match.TYPES) + 1)):
+        message = error(suggest(types))
+        assert "parameter 'type'" in message and f"limit is {len(match.TYPES)}" in message
 
 
 def test_prefix_length_and_cursor(client):
@@ -443,6 +475,10 @@ def test_preview_is_a_small_page_another_site_may_frame(client):
     assert "X-Frame-Options" not in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get(url).headers["X-Cache"] == "hit"
+    # A revalidation's 304 updates the stored card's headers: it keeps the card frameable.
+    again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304 and "X-Frame-Options" not in again.headers
+    assert directives(again.headers["Content-Security-Policy"])["frame-ancestors"] == ["*"]
     # Every other answer still refuses to be framed.
     assert client.get("/reconcile").headers["X-Frame-Options"] == "DENY"
 
@@ -453,6 +489,21 @@ def test_preview_of_an_unknown_id_is_404_and_escaped(client):
     page = client.get("/reconcile/preview", query_string={"id": evil}, headers=HTML)
     assert page.status_code == 404 and page.mimetype == "text/html"
     assert evil not in page.get_data(as_text=True) and "&lt;script&gt;" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept", [HTML, {"Accept": "application/json"}])
+def test_a_preview_error_page_may_not_be_framed(client, accept):
+    """Only a preview's card (200, text/html) may be framed by another site: its error pages, as
+    every other page, keep frame-ancestors 'none' and X-Frame-Options."""
+    for url in (
+        "/reconcile/preview?id=person/nobody",
+        "/reconcile/preview",
+        "/reconcile/preview?id=" + "x" * 301,
+    ):
+        response = client.get(url, headers=accept)
+        assert response.status_code in (400, 404), url
+        assert directives(response.headers["Content-Security-Policy"])["frame-ancestors"] == ["'none'"], url
+        assert response.headers["X-Frame-Options"] == "DENY", url
 
 
 # ---------------------------------------------------------------- a label with markup
@@ -533,6 +584,59 @@ def test_records_spelling_variants_and_descriptions(records_client):
     assert merkel["id"] == "person/hsg-germany-angela-merkel" and merkel["match"] is False
     assert chirac["id"] == "person/hsg-france-jacques-chirac" and chirac["match"] is True
     assert chirac["description"].startswith("France")
+
+
+def test_a_worst_case_batch_costs_bounded_cpu(records_app):
+    """A guard against quadratic blow-up, not a benchmark: a full batch of the costliest queries a
+    client may send (50 texts of 200 characters made of words each in 10 to 60 names, so each word
+    brings candidates; 10 properties × 10 values each, as many as fit the 64 KiB body) is answered
+    (or refused by the CPU budget: 503 with Retry-After) for a bounded CPU cost: 30 s before the
+    candidates were capped (0.6 s a query), about 1 s after (bench/README.md, "The worst batch")."""
+    client = records_app.test_client()
+    reconcile(client, {"warm": {"query": "Vladimir Putin"}})  # the index is built first
+    with records_app.test_request_context():
+        found = service.index()
+    words = sorted(
+        (w for w, ids in found.by_word.items() if len(w) > 2 and 10 <= len(ids) <= match.COMMON_WORD),
+        key=lambda w: (-len(found.by_word[w]), w),
+    )
+    assert len(words) > 40
+
+    def text(start: int) -> str:
+        out: list[str] = []
+        for word in words[start:] + words[:start]:
+            if len(" ".join([*out, word])) > sent.MAX_TEXT:
+                break
+            out.append(word)
+        return " ".join(out)
+
+    pids = list(match.PROPERTIES)
+    batch = {
+        f"q{i}": {
+            "query": text(i),
+            "properties": [
+                {
+                    "pid": pids[(i + j) % len(pids)],
+                    "v": [words[(i + j) % len(words)], *range(1, sent.MAX_VALUES)],
+                }
+                for j in range(sent.MAX_PROPERTIES)
+            ],
+        }
+        for i in range(service.MAX_QUERIES)
+    }
+    assert all(len(q["query"]) > sent.MAX_TEXT - 10 for q in batch.values())
+    valid("reconciliation-query-batch", batch)
+    body = urllib.parse.urlencode({"queries": json.dumps(batch, separators=(",", ":"))})
+    assert len(body) <= records_app.config["MAX_CONTENT_LENGTH"]
+    started = time.process_time()
+    response = client.post("/reconcile", data=body, content_type=service.FORM)
+    cpu = time.process_time() - started
+    if response.status_code == 503:
+        assert "CPU" in error(response, 503) and int(response.headers["Retry-After"]) >= 1
+    else:
+        answer = valid("reconciliation-result-batch", response.get_json())
+        assert len(answer) == service.MAX_QUERIES
+    assert cpu < 10, f"{cpu:.1f} s of CPU for one batch"
 
 
 # ---------------------------------------------------------------- the real server, as OpenRefine uses it

@@ -11,8 +11,10 @@ Wikidata IDs. The endpoints (limits in the constants below and in reconcile_quer
   (properties to extend by), ``GET /reconcile/preview?id=…`` (an HTML card for an iframe).
 
 Matching lives in kg.web.reconcile_match, over an index built once per app from two
-internal queries run through the Engine (its time limit applies). GET answers carry an
-ETag of the build and are stored by the response cache, as every other answer is.
+internal queries run through the Engine (its time limit applies). Matching is plain Python
+in the HTTP worker, outside the Engine's limits: a batch may spend ``BATCH_CPU`` seconds of
+CPU (or the query time limit, if lower), then it is a 503 with Retry-After. GET answers carry
+an ETag of the build and are stored by the response cache, as every other answer is.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from importlib.metadata import version
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from kg.errors import BadRequest, NotFound, UnsupportedMediaType
+from kg.errors import BadRequest, NotFound, ServiceBusy, UnsupportedMediaType
 from kg.web import reconcile_match as match
 from kg.web import reconcile_query as sent
 from kg.web import safety
 from kg.web.answers import engine, page_rows
-from kg.web.page_helpers import id_space, internal, request_params, vocabulary
+from kg.web.page_helpers import id_space, internal, request_params, settings, vocabulary
 from kg.web.response_cache import STORABLE
 
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
@@ -44,8 +46,14 @@ SUGGEST_SIZE = 10  # suggestions per page unless limit= says otherwise
 MAX_CURSOR = 1000
 INDEX_ROWS = 200_000  # rows read to build the index: the records' build has 3,110 names, 7,975 facts
 PREVIEW_SIZE = (400, 160)  # the iframe OpenRefine shows the preview in, in pixels
+# CPU seconds one batch may spend matching (the worst batch the limits allow, 50 texts of 200
+# letters with 10 properties × 10 values, costs about 1.5 s on the records' build; 50 names, 0.5 s).
+BATCH_CPU = 3.0
+RETRY_AFTER = 2  # seconds, in the 503 of a batch over BATCH_CPU
 FORM = "application/x-www-form-urlencoded"
-_CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_.$]{0,99}")
+# A JavaScript name, no dot: a dotted callback (opener.document.body.firstElementChild.click)
+# would call any method the page can reach (same-origin method execution).
+_CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,99}")
 _BUILDING = threading.Lock()  # one index build at a time in this process
 
 
@@ -118,8 +126,17 @@ def _reconcile(batch: object) -> dict:
     if len(batch) > MAX_QUERIES:
         raise BadRequest(f"parameter 'queries' holds {len(batch)} queries; the limit is {MAX_QUERIES}")
     queries = {qid: sent.parse_query(qid, raw, vocabulary()) for qid, raw in batch.items()}
-    found = index()
-    return {qid: {"result": match.reconcile(found, query)} for qid, query in queries.items()}
+    found = index()  # its build (once per HTTP worker) is not counted: the Engine's limit applies
+    seconds = min(BATCH_CPU, settings().query_timeout)
+    budget = match.Budget(seconds)
+    try:
+        return {qid: {"result": match.reconcile(found, query, budget)} for qid, query in queries.items()}
+    except match.OverBudget:
+        raise ServiceBusy(
+            f"the batch of {len(queries)} queries needs more than {seconds:g} s of CPU; send fewer or "
+            "shorter queries (in OpenRefine, a smaller batch size) or try again later",
+            RETRY_AFTER,
+        ) from None
 
 
 def _extend(asked: object) -> dict:
@@ -154,7 +171,10 @@ def _meta(pid: str) -> dict:
 def suggest_entity() -> Response:
     params = _params()
     prefix = _prefix(params)
-    types = tuple(sent.type_id(t, vocabulary(), "parameter 'type'") for t in params.getlist("type"))
+    given = params.getlist("type")
+    if len(given) > len(match.TYPES):
+        raise BadRequest(f"parameter 'type' is given {len(given)} times; the limit is {len(match.TYPES)}")
+    types = tuple(dict.fromkeys(sent.type_id(t, vocabulary(), "parameter 'type'") for t in given))
     cursor = _number(params, "cursor", 0, 0, MAX_CURSOR)
     size = _number(params, "limit", SUGGEST_SIZE, 1, sent.MAX_LIMIT)
     found = index()
@@ -221,9 +241,12 @@ def preview() -> Response:
 @bp.after_app_request
 def _framed_preview(response: Response) -> Response:
     """The preview is meant for another site's iframe (OpenRefine's): the one page any site may
-    frame. It has no form and runs no script, so framing it lends a clickjacker nothing. Runs
-    after kg.web.safety's headers (after-request functions run last-registered first)."""
-    if request.endpoint == "reconcile.preview":
+    frame. It has no form and runs no script, so framing it lends a clickjacker nothing. Only
+    the card itself (200, text/html) and its revalidation (304, which updates the stored card's
+    headers) are relaxed: the preview's error pages, as every other page, may not be framed.
+    Runs after kg.web.safety's headers (after-request functions run last-registered first)."""
+    card = response.status_code == 200 and response.mimetype == "text/html"
+    if request.endpoint == "reconcile.preview" and (card or response.status_code == 304):
         policy = safety.CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
         response.headers["Content-Security-Policy"] = policy
         response.headers.pop("X-Frame-Options", None)
@@ -298,7 +321,7 @@ def _answer(params: MultiDict, data: dict) -> Response:
         response = Response(body, mimetype="application/javascript")
     else:
         raise BadRequest(
-            "parameter 'callback' must be a JavaScript name: letters, digits, _ . $ (100 at most)"
+            "parameter 'callback' must be a JavaScript name: letters, digits, _ and $, no dot (100 at most)"
         )
     return _cached(response) if request.method in ("GET", "HEAD") else response
 

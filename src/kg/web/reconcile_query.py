@@ -67,7 +67,7 @@ def parse_query(qid: str, raw: object, schema: str) -> Query:
     return Query(
         text=text.strip(),
         # type_strict is accepted and not used: any type given will do (the spec leaves it open).
-        types=tuple(type_id(k, schema, f"{where}.type") for k in kinds),
+        types=tuple(dict.fromkeys(type_id(k, schema, f"{where}.type") for k in kinds)),
         limit=whole(raw.get("limit", DEFAULT_LIMIT), 1, MAX_LIMIT, f"{where}.limit"),
         properties=properties,
     )
