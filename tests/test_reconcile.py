@@ -24,6 +24,7 @@ from kg.config import REPO_ROOT, Settings
 from kg.pipeline import build
 from kg.web import close_app, create_app
 from kg.web import reconcile as service
+from kg.web import reconcile_index as catalog
 from kg.web import reconcile_match as match
 from kg.web import reconcile_query as sent
 from tests.support import kg_serve
@@ -116,7 +117,7 @@ def test_manifest_is_valid_and_points_at_this_server(client):
     assert manifest["identifierSpace"] == "https://w3id.org/hos-kg/id/"
     assert manifest["schemaSpace"] == "https://w3id.org/hos-kg/ontology#"
     assert manifest["batchSize"] == service.MAX_QUERIES
-    assert {t["id"] for t in manifest["defaultTypes"]} <= set(match.TYPES)
+    assert {t["id"] for t in manifest["defaultTypes"]} <= set(catalog.TYPES)
     # The view template, with the id encoded as a URI component, opens the entity's page.
     view = manifest["view"]["url"].replace("{{id}}", urllib.parse.quote(PUTIN, safe=""))
     assert view == "http://localhost/id/person%2Fvladimir-putin"
@@ -294,12 +295,12 @@ def test_types_per_suggest_request(client):
     def suggest(types: list[str]):
         return client.get("/reconcile/suggest/entity", query_string={"prefix": "hel", "type": types})
 
-    every = list(match.TYPES)
+    every = list(catalog.TYPES)
     assert [p["id"] for p in suggest(every).get_json()["result"]][:1] == ["place/helsinki"]
-    assert suggest(["Place"] * len(match.TYPES)).get_json() == suggest(["Place"]).get_json()
-    for types in ([*every, "Place"], ["Place"] * (len(match.TYPES) + 1)):
+    assert suggest(["Place"] * len(catalog.TYPES)).get_json() == suggest(["Place"]).get_json()
+    for types in ([*every, "Place"], ["Place"] * (len(catalog.TYPES) + 1)):
         message = error(suggest(types))
-        assert "parameter 'type'" in message and f"limit is {len(match.TYPES)}" in message
+        assert "parameter 'type'" in message and f"limit is {len(catalog.TYPES)}" in message
 
 
 def test_prefix_length_and_cursor(client):
@@ -441,7 +442,7 @@ def test_suggest_types_and_properties(client):
     types = valid("suggest-types-response", client.get("/reconcile/suggest/type?prefix=pla").get_json())
     assert types["result"] == [{"id": "Place", "name": "place (city, region)"}]
     everything = client.get("/reconcile/suggest/type?prefix=").get_json()["result"]
-    assert [t["id"] for t in everything] == list(match.TYPES)
+    assert [t["id"] for t in everything] == list(catalog.TYPES)
     props = valid(
         "suggest-properties-response", client.get("/reconcile/suggest/property?prefix=wiki").get_json()
     )
@@ -452,7 +453,7 @@ def test_propose_properties(client):
     person = valid(
         "data-extension-property-proposal", client.get("/reconcile/properties?type=Person").get_json()
     )
-    assert person["type"] == "Person" and [p["id"] for p in person["properties"]] == list(match.PROPERTIES)
+    assert person["type"] == "Person" and [p["id"] for p in person["properties"]] == list(catalog.PROPERTIES)
     country = client.get("/reconcile/properties?type=Country&limit=1").get_json()
     assert valid("data-extension-property-proposal", country) == {
         "type": "Country",
@@ -610,7 +611,7 @@ def test_a_worst_case_batch_costs_bounded_cpu(records_app):
             out.append(word)
         return " ".join(out)
 
-    pids = list(match.PROPERTIES)
+    pids = list(catalog.PROPERTIES)
     batch = {
         f"q{i}": {
             "query": text(i),

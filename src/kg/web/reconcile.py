@@ -29,6 +29,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from werkzeug.datastructures import MultiDict
 
 from kg.errors import BadRequest, NotFound, ServiceBusy, UnsupportedMediaType
+from kg.web import reconcile_index as catalog
 from kg.web import reconcile_match as match
 from kg.web import reconcile_query as sent
 from kg.web import safety
@@ -57,7 +58,7 @@ _CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,99}")
 _BUILDING = threading.Lock()  # one index build at a time in this process
 
 
-def index() -> match.Index:
+def index() -> catalog.Index:
     """The app's name index, built at its first use (about 1 s of CPU: bench/reconcile.py)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get("kg_reconcile")
@@ -68,13 +69,13 @@ def index() -> match.Index:
     return found
 
 
-def _build(app: Flask) -> match.Index:
+def _build(app: Flask) -> catalog.Index:
     space = id_space()
     names = page_rows(internal("reconcile-names"), {"space": space}, max_rows=INDEX_ROWS)
     facts = page_rows(internal("reconcile-facts"), {"space": space}, max_rows=INDEX_ROWS)
     if names.truncated or facts.truncated:
         app.logger.warning("the reconciliation index was cut at %d rows: raise INDEX_ROWS", INDEX_ROWS)
-    return match.build(space, names, facts)
+    return catalog.build(space, names, facts)
 
 
 # ---------------------------------------------------------------- the service
@@ -111,7 +112,7 @@ def _manifest() -> dict:
             "width": PREVIEW_SIZE[0],
             "height": PREVIEW_SIZE[1],
         },
-        "defaultTypes": [{"id": t, "name": match.TYPES[t]} for t in match.DEFAULT_TYPES],
+        "defaultTypes": [{"id": t, "name": catalog.TYPES[t]} for t in catalog.DEFAULT_TYPES],
         "suggest": {
             kind: {"service_url": root, "service_path": f"/reconcile/suggest/{kind}"}
             for kind in ("entity", "type", "property")
@@ -157,10 +158,10 @@ def _extend(asked: object) -> dict:
 
 
 def _meta(pid: str) -> dict:
-    prop = match.PROPERTIES[pid]
+    prop = catalog.PROPERTIES[pid]
     meta: dict = {"id": prop.id, "name": prop.name}
     if prop.entity:
-        meta["type"] = {"id": prop.entity, "name": match.TYPES[prop.entity]}
+        meta["type"] = {"id": prop.entity, "name": catalog.TYPES[prop.entity]}
     return meta
 
 
@@ -172,8 +173,8 @@ def suggest_entity() -> Response:
     params = _params()
     prefix = _prefix(params)
     given = params.getlist("type")
-    if len(given) > len(match.TYPES):
-        raise BadRequest(f"parameter 'type' is given {len(given)} times; the limit is {len(match.TYPES)}")
+    if len(given) > len(catalog.TYPES):
+        raise BadRequest(f"parameter 'type' is given {len(given)} times; the limit is {len(catalog.TYPES)}")
     types = tuple(dict.fromkeys(sent.type_id(t, vocabulary(), "parameter 'type'") for t in given))
     cursor = _number(params, "cursor", 0, 0, MAX_CURSOR)
     size = _number(params, "limit", SUGGEST_SIZE, 1, sent.MAX_LIMIT)
@@ -190,14 +191,14 @@ def suggest_entity() -> Response:
 @bp.get("/suggest/type")
 def suggest_type() -> Response:
     params = _params()
-    hits = match.matching(match.TYPES.items(), _prefix(params))
+    hits = match.matching(catalog.TYPES.items(), _prefix(params))
     return _answer(params, {"result": [{"id": i, "name": n} for i, n in hits]})
 
 
 @bp.get("/suggest/property")
 def suggest_property() -> Response:
     params = _params()
-    props = match.PROPERTIES
+    props = catalog.PROPERTIES
     hits = match.matching(((p.id, p.name) for p in props.values()), _prefix(params))
     return _answer(
         params, {"result": [{"id": i, "name": n, "description": props[i].description} for i, n in hits]}
@@ -208,8 +209,8 @@ def suggest_property() -> Response:
 def propose_properties() -> Response:
     params = _params()
     kind = sent.type_id(_required(params, "type"), vocabulary(), "parameter 'type'")
-    limit = _number(params, "limit", len(match.PROPERTIES), 1, sent.MAX_LIMIT)
-    props = [p for p in match.PROPERTIES.values() if kind in p.types][:limit]
+    limit = _number(params, "limit", len(catalog.PROPERTIES), 1, sent.MAX_LIMIT)
+    props = [p for p in catalog.PROPERTIES.values() if kind in p.types][:limit]
     body: dict = {"type": kind, "properties": [{"id": p.id, "name": p.name} for p in props]}
     if "limit" in params:
         body["limit"] = limit

@@ -4,7 +4,8 @@ schema and this service's limits: a query that breaks one is a 400 that names wh
 from __future__ import annotations
 
 from kg.errors import BadRequest
-from kg.web.reconcile_match import DEFAULT_LIMIT, PROPERTIES, TYPES, Query
+from kg.web.reconcile_index import PROPERTIES, TYPES
+from kg.web.reconcile_match import DEFAULT_LIMIT, Query
 
 MAX_TEXT = 200  # characters of a query's text (difflib's cost grows with the square of it)
 MAX_LIMIT = 25  # candidates per query
