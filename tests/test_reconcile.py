@@ -323,6 +323,9 @@ def test_prefix_length_and_cursor(client):
         ({"queries": '{"q": {"query": "x"}'}, "line 1, column 21 (character 20)"),
         ({"extend": "[1,"}, "parameter 'extend' is not valid JSON"),
         ({"queries": "[" * 5000 + "]" * 5000}, "parameter 'queries' is nested too deeply"),
+        ({"queries": "[" * 33 + "]" * 33}, "nested too deeply: more than 32 levels"),
+        ({"queries": "[" * 32 + "]" * 32}, "parameter 'queries' must be a JSON object"),  # 32: read
+        ({"queries": '{"q": {"query": "' + "[{" * 150 + '"}}'}, "'q'.query is 300 characters"),  # a string
         (
             {"queries": '{"q": {"query": "x", "limit": 1' + "0" * 5000 + "}}"},
             "parameter 'queries' cannot be read",

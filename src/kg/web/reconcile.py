@@ -52,6 +52,7 @@ PREVIEW_SIZE = (400, 160)  # the iframe OpenRefine shows the preview in, in pixe
 BATCH_CPU = 3.0
 RETRY_AFTER = 2  # seconds, in the 503 of a batch over BATCH_CPU
 FORM = "application/x-www-form-urlencoded"
+MAX_JSON_DEPTH = 32  # a batch nests 5 levels (queries, a query, properties, a property, values)
 # A JavaScript name, no dot: a dotted callback (opener.document.body.firstElementChild.click)
 # would call any method the page can reach (same-origin method execution).
 _CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,99}")
@@ -297,6 +298,8 @@ def _number(params: MultiDict, name: str, default: int, low: int, high: int) -> 
 
 
 def _json(text: str, name: str) -> object:
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise BadRequest(f"parameter {name!r} is nested too deeply: more than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -308,6 +311,24 @@ def _json(text: str, name: str) -> object:
         raise BadRequest(f"parameter {name!r} is nested too deeply to be read") from None
     except ValueError as exc:  # a number of more than 4,300 digits
         raise BadRequest(f"parameter {name!r} cannot be read: {str(exc)[:120]}") from None
+
+
+def _depth(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in a JSON text, outside its strings. Checked before parsing:
+    json.loads recurses, and how deep it may go depends on the process's recursion limit."""
+    deepest = depth = 0
+    quoted = escaped = False
+    for char in text:
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _answer(params: MultiDict, data: dict) -> Response:
