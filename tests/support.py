@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -96,3 +97,33 @@ class Listener:
                 return
             self.hits += 1  # before the close that ends the caller's wait
             conn.close()
+
+
+@contextlib.contextmanager
+def altered_seed(root: Path, replace: dict[str, tuple[str, str]]) -> Iterator:
+    """A test client of the seed built from a copy in ``root`` in which each file's one ``old`` text
+    is ``new`` (a label with markup, say): the project's data, changed where the test says."""
+    import dataclasses
+
+    from kg.config import REPO_ROOT, Settings
+    from kg.pipeline import build
+    from kg.web import close_app, create_app
+
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(REPO_ROOT / name, root / name)
+    for path, (old, new) in replace.items():
+        text = (root / path).read_text(encoding="utf-8")
+        assert text.count(old) == 1, (path, old)
+        (root / path).write_text(text.replace(old, new), encoding="utf-8")
+    settings = Settings(
+        ontology_dir=root / "ontology",
+        data_dir=root / "data",
+        queries_dir=root / "queries",
+        build_dir=root / "build",
+    )
+    build(settings)
+    app = create_app(dataclasses.replace(settings, query_workers=0))
+    try:
+        yield app.test_client()
+    finally:
+        close_app(app)

@@ -7,16 +7,12 @@ show it as text: escaped, never as an element.
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
 from markupsafe import escape
 
-from kg.config import REPO_ROOT, Settings
-from kg.pipeline import build
-from kg.web import close_app, create_app
+from tests.support import altered_seed
 
 PLACE = 'Ham<i>burg</i> & "place"'
 MEETING = 'Meet<i>ing</i> & "meeting"'
@@ -42,23 +38,8 @@ REPLACE = {  # file: (English label as written, the label with markup)
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    root = tmp_path_factory.mktemp("markup")
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(REPO_ROOT / name, root / name)
-    for path, (old, new) in REPLACE.items():
-        text = (root / path).read_text(encoding="utf-8")
-        assert text.count(old) == 1, (path, old)
-        (root / path).write_text(text.replace(old, new), encoding="utf-8")
-    settings = Settings(
-        ontology_dir=root / "ontology",
-        data_dir=root / "data",
-        queries_dir=root / "queries",
-        build_dir=root / "build",
-    )
-    build(settings)
-    app = create_app(dataclasses.replace(settings, query_workers=0))
-    yield app.test_client()
-    close_app(app)
+    with altered_seed(tmp_path_factory.mktemp("markup"), REPLACE) as test_client:
+        yield test_client
 
 
 PAGES = [

@@ -5,10 +5,8 @@ OpenRefine-like session against the real server."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
-import shutil
 import time
 import urllib.parse
 from pathlib import Path
@@ -20,14 +18,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from kg.config import REPO_ROOT, Settings
-from kg.pipeline import build
-from kg.web import close_app, create_app
 from kg.web import reconcile as service
 from kg.web import reconcile_index as catalog
 from kg.web import reconcile_match as match
 from kg.web import reconcile_query as sent
-from tests.support import kg_serve
+from tests.support import altered_seed, kg_serve
 from tests.test_safety import directives, parse
 
 SCHEMAS = Path(__file__).parent / "data" / "reconciliation-0.2"
@@ -518,23 +513,9 @@ MARKUP = 'Ham<i>burg</i> & "place"'
 @pytest.fixture(scope="module")
 def markup_client(tmp_path_factory):
     """The seed, with Hamburg's English label holding markup (as tests/test_escaping.py does)."""
-    root = tmp_path_factory.mktemp("reconcile-markup")
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(REPO_ROOT / name, root / name)
-    entities = root / "data" / "entities.ttl"
-    text = entities.read_text(encoding="utf-8")
-    assert text.count('"Hamburg"@en') == 1
-    entities.write_text(text.replace('"Hamburg"@en', '"Ham<i>burg</i> & \\"place\\""@en'), encoding="utf-8")
-    settings = Settings(
-        ontology_dir=root / "ontology",
-        data_dir=root / "data",
-        queries_dir=root / "queries",
-        build_dir=root / "build",
-    )
-    build(settings)
-    app = create_app(dataclasses.replace(settings, query_workers=0))
-    yield app.test_client()
-    close_app(app)
+    replace = {"data/entities.ttl": ('"Hamburg"@en', '"Ham<i>burg</i> & \\"place\\""@en')}
+    with altered_seed(tmp_path_factory.mktemp("reconcile-markup"), replace) as test_client:
+        yield test_client
 
 
 def test_a_label_with_markup_is_text_everywhere(markup_client):
