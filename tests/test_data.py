@@ -171,7 +171,7 @@ def test_editorial_notes_are_dated_and_sourced_beside_what_the_source_says(data,
 
 
 def test_the_hsg_record_cited_says_what_the_note_says():
-    xml = (REPO_ROOT.parent / "shared" / "hsg" / "president-travels" / "trump-donald-j.xml").read_text()
+    xml = (REPO_ROOT / "data" / "sources" / "hsg" / "president-travels" / "trump-donald-j.xml").read_text()
     record = xml[xml.index("<id>3819</id>") : xml.index("</trip>", xml.index("<id>3819</id>"))]
     assert "<start-date>2018-11-29</start-date>" in record and "<end-date>2018-12-01</end-date>" in record
     assert "Buenos Aires" in record

@@ -1,4 +1,4 @@
-"""The HSG mapping functions, checked on examples from the real records in ../shared/hsg."""
+"""The HSG mapping functions, checked on examples from the real records in data/sources/hsg."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rdflib.namespace import SKOS
 from kg import mapping_functions as mf
 from kg.config import REPO_ROOT
 
-HSG = Path(__file__).resolve().parents[2] / "shared" / "hsg"
+HSG = Path(__file__).resolve().parents[1] / "data" / "sources" / "hsg"  # the copy in the repository
 TSV = HSG / "countries-wikidata.tsv"
 
 
