@@ -61,3 +61,23 @@ def test_the_store_holds_what_was_added_to_the_data_after_loading(settings):
     loaded = load(settings)
     loaded.data.add((ID["meeting/x"], HOS.duration, ID["y"]))  # not among the quads the readers kept
     assert set(loaded.store) == _converted(loaded)
+
+
+def test_blank_nodes_of_turtle_data_become_the_same_skolem_iris_in_every_build(tmp_path):
+    """Two parses of one file give the same IRIs (a blank node's label differs each time)."""
+    from rdflib import BNode
+
+    from kg.load import GENID, parse_file, skolemized
+
+    path = tmp_path / "r.ttl"
+    path.write_text(
+        "@prefix ex: <http://example.org/> .\n"
+        "[] ex:p ex:a ; ex:q [ ex:r 1 ] .\n[] ex:p ex:b .\n[] ex:p ex:b .\n",
+        encoding="utf-8",
+    )
+    first, second = skolemized(parse_file(path)), skolemized(parse_file(path))
+    assert set(first) == set(second)
+    assert not any(isinstance(t, BNode) for triple in first for t in triple)
+    subjects = {s for s in first.subjects(unique=True)}
+    assert all(str(s).startswith(GENID) for s in subjects)
+    assert len(subjects) == 3  # the nested node, ex:a's, and one for the two that say the same

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import OWL, RDFS, SKOS, XSD
+from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 
 from kg import derivations as files
 from kg import proofs
@@ -26,6 +26,7 @@ from kg.build import Build
 from kg.config import Settings
 from kg.engine import Engine
 from kg.errors import BadRequest, NotFound
+from kg.iris import GRAPH_ASSERTED
 from kg.load import load
 from kg.queries import load_queries
 
@@ -555,6 +556,24 @@ def test_every_rule_the_build_used_has_a_proof_that_ends_in_sources(settings, bu
                     assert source.bn and source.en, (rule, node.triple, source)
                 if node.graph == files.ASSERTED:
                     assert {s.kind for s in node.sources} <= {"sentence", "paragraph", "document", "record"}
+
+
+def test_every_fact_about_a_reified_statement_has_sources(settings, built, new_lookup):
+    """data/references.ttl's statements are resources of their own, and a proof may pass through
+    one of their triples (dt-disjoint once read ``_:st rdf:object 3``): each such triple, keyed as
+    build/graph.nq writes it, must lead to the statement's sentences."""
+    quads = ox.parse(path=str(settings.build.quads), format=ox.RdfFormat.N_QUADS)
+    asserted = [q for q in quads if q.graph_name == ox.NamedNode(GRAPH_ASSERTED)]
+    statements = {
+        q.subject
+        for q in asserted
+        if q.predicate == ox.NamedNode(str(RDF.type)) and q.object == ox.NamedNode(str(RDF.Statement))
+    }
+    facts = [q for q in asserted if q.subject in statements]
+    assert len(statements) > 30 and len(facts) > 5 * len(statements) - 1
+    for q in facts:
+        found = new_lookup().of((str(q.subject), str(q.predicate), str(q.object)), files.ASSERTED)
+        assert found, f"no source for {q.triple}"
 
 
 def test_an_asserted_fact_with_its_own_sentence_cites_that_sentence_only(lookup):

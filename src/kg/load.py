@@ -13,6 +13,7 @@ file and line, never a traceback.
 from __future__ import annotations
 
 import functools
+import hashlib
 import multiprocessing
 import os
 import tempfile
@@ -22,17 +23,20 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import BNode, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
 from kg.config import Settings
 from kg.errors import DataError
 from kg.forked import Forked
-from kg.iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY
+from kg.iris import BASE, GRAPH_ASSERTED, GRAPH_ONTOLOGY
 from kg.namespaces import new_graph
 from kg.rml import Problem, materialize
 from kg.sources import RDF_SUFFIXES, Source
+
+# Where skolem IRIs live (RDF 1.1 Concepts, 3.5: a well-known path under the project's base).
+GENID = BASE + ".well-known/genid/"
 
 
 @dataclass
@@ -108,11 +112,45 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     return graph
 
 
+def skolemized(graph: Graph) -> Graph:
+    """The graph with each blank node replaced by a skolem IRI (RDF 1.1 Concepts, 3.5) named by a
+    hash of what the node says, so that it is the same IRI in every build, in every store.
+
+    Why: data/references.ttl's reified statements are blank nodes, and a blank node has one label
+    in build/graph.nq and another in a store, so an explanation (kg.proofs) could not look up the
+    sentences of a fact about one, and a store loaded by the Graph Store Protocol relabels them
+    again. Nodes that say exactly the same thing become one node, as they mean the same.
+    """
+    if not any(isinstance(t, BNode) for triple in graph for t in triple):
+        return graph
+    out: dict[BNode, list[tuple[Node, Node]]] = {}
+    for s, p, o in graph:
+        if isinstance(s, BNode):
+            out.setdefault(s, []).append((p, o))
+    names: dict[BNode, URIRef] = {}
+
+    def name(node: BNode, seen: frozenset = frozenset()) -> URIRef:
+        if node not in names:
+            if node in seen:  # a cycle of blank nodes: the node's place in it stands for it
+                return URIRef(GENID + "cycle")
+            said = sorted(
+                f"{p.n3()} {name(o, seen | {node}) if isinstance(o, BNode) else o.n3()}"
+                for p, o in out.get(node, [])
+            )
+            names[node] = URIRef(GENID + hashlib.sha256("\n".join(said).encode()).hexdigest()[:20])
+        return names[node]
+
+    result = new_graph()
+    for triple in graph:
+        result.add(tuple(name(t) if isinstance(t, BNode) else t for t in triple))  # type: ignore[arg-type]
+    return result
+
+
 def read_turtle(source: Source, into: Loaded) -> int:
     """Turtle files into the asserted graph, remembering which file said what of each subject."""
     files = source.files()
     for path in files:
-        part = parse_file(path)
+        part = skolemized(parse_file(path))
         for s in part.subjects(unique=True):
             into.origin.setdefault(s, []).append(path)
         into.data += part
