@@ -18,6 +18,7 @@ as it was. Nothing here imports rdflib or Flask: the gunicorn master uses it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -123,6 +124,15 @@ class Build:
     def exists(self) -> bool:
         """Whether every file a server needs is there (a half-written build is not)."""
         return self.quads.is_file() and self.store.is_dir() and (self.folder / self.MANIFEST).is_file()
+
+    def identity(self) -> str:
+        """What names this build's data: a digest of graph.nq. The key of caches and ETags, here and
+        in every store the build is published to (kg.publish), so replicas answer alike."""
+        h = hashlib.sha256()
+        with self.require().quads.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()[:16]
 
     def require(self) -> Build:
         if not self.quads.is_file():

@@ -25,6 +25,16 @@ ID = id_space(BASE)
 GRAPH_ONTOLOGY = BASE + "graph/ontology"
 GRAPH_ASSERTED = BASE + "graph/asserted"
 GRAPH_INFERRED = BASE + "graph/inferred"
+# In a SPARQL store a build is published to (kg.publish): which build is served, and its graphs'
+# sizes. Never part of a query's dataset.
+GRAPH_PUBLISHED = BASE + "graph/published"
+
+
+def staging_graph(graph: str | None, identity: str) -> str:
+    """Where ``kg publish`` loads one graph of build ``identity`` before the switch (None: the
+    default graph)."""
+    return f"{graph or BASE + 'graph/default'}/v/{identity}"
+
 
 # One prefix per kind of resource keeps local names readable (meeting:2018-07-16-helsinki).
 ID_KINDS = (

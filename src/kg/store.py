@@ -11,10 +11,8 @@ offers an update.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -48,14 +46,6 @@ def unreachable(exc: OSError) -> BadGateway:
     client map which internal ports are open. The server log keeps the detail."""
     log.warning("SERVICE call failed: %s", exc)
     return BadGateway("a SERVICE endpoint could not be reached or gave no usable answer")
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 def write_store(
@@ -121,7 +111,7 @@ class KnowledgeGraph:
             store.bulk_load(path=str(build.quads), format=ox.RdfFormat.N_QUADS)
         manifest = build.manifest()
         union = manifest.union_default_graph if manifest is not None else True
-        return cls(store, _digest(build.quads), build, union)
+        return cls(store, build.identity(), build, union)
 
     def default_graphs(self, infer: bool = True) -> list[ox.NamedNode | ox.DefaultGraph]:
         """The graphs whose union is a query's default graph.
