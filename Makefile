@@ -31,10 +31,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: $(BIN)/kg node_modules/.package-lock.json
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used);
-# Noto fonts render the Bengali.
+# Noto fonts render the Bengali. The scaling tests start Virtuoso (a remote SPARQL store, on a
+# scratch configuration) and haproxy (a load balancer in front of replicas), both from Debian.
+SYSTEM_TEST_PACKAGES := chromium fonts-noto-core virtuoso-opensource haproxy
 system-test-deps:
-	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans Bengali" || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-core >/dev/null)
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans Bengali" && \
+	  command -v virtuoso-t >/dev/null && command -v haproxy >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $(SYSTEM_TEST_PACKAGES) >/dev/null)
 
 install-test: install system-test-deps
 	$(BIN)/pip install --quiet -e '.[test]' $(MORPH_KGC_DEPS)
