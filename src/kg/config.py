@@ -136,6 +136,30 @@ class Settings:
             "(0: no limit)."
         },
     )
+    engine_url: str = field(
+        default="",
+        metadata={
+            "help": "Serve from this SPARQL 1.1 Protocol endpoint (a store `kg publish` loaded) instead "
+            "of the embedded store; empty: the embedded store."
+        },
+    )
+    engine_timeout_param: str = field(
+        default="",
+        metadata={
+            "help": "The store's own time-out parameter, sent in milliseconds with each query "
+            "(Virtuoso, Fuseki: timeout); empty: the HTTP time-out alone stops waiting."
+        },
+    )
+    engine_connections: int = field(
+        default=16, metadata={"help": "Connections kept open to the store, per HTTP worker process."}
+    )
+    engine_max_bytes: int = field(
+        default=64 * 1024 * 1024, metadata={"help": "Bytes of one answer from the store at most (502)."}
+    )
+    engine_refresh: float = field(
+        default=5.0,
+        metadata={"help": "Seconds between readings of which build the store serves (kg publish switches)."},
+    )
     wikidata_endpoint: str = field(
         default="https://query.wikidata.org/sparql",
         metadata={"help": "The Wikidata SPARQL endpoint `kg link check`/`suggest` ask (a mirror, QLever)."},

@@ -75,6 +75,8 @@ class Engine:
     @property
     def limited(self) -> bool:
         """Whether queries run in query processes, with the time limit (else in-process, without)."""
+        if self.settings.engine_url:  # a remote store (kg.remote): its HTTP time-out is the limit
+            return False
         return self.client is not None or (self.settings.query_workers > 0 and self.kg.build is not None)
 
     def start(self, address: str | None = None) -> QueryClient | None:

@@ -80,7 +80,7 @@ def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
         choice = _need(RESULTS, job.results, "an ASK result")
         body = b"" if choice.format is None else _boolean(bool(result), choice)
         return Answer(body, choice.media_type, "boolean", 1, rows_shown=[bool(result)])
-    if isinstance(result, ox.QueryTriples):
+    if isinstance(result, ox.QueryTriples | list):  # a list: a remote store's graph (kg.remote)
         choice = _need(GRAPH, job.graph, "an RDF graph (CONSTRUCT/DESCRIBE)")
         triples = list(itertools.islice(result, max_rows + 1))
         truncated = len(triples) > max_rows

@@ -64,6 +64,15 @@ def preflight(settings: Settings) -> None:
     So the master only waits; the spawned process does the work and reports
     the first problem (a bad file, a failed validation, a bad canned query) in words.
     """
+    if settings.engine_url:
+        # A remote store: it must answer and serve a published build before any worker starts.
+        # The pool is closed again: connections must not be shared with forked workers.
+        from kg.queries import load_queries
+        from kg.remote import RemoteGraph
+
+        RemoteGraph(settings).close()
+        load_queries(settings.queries_dir)
+        return
     if not settings.sources:
         # Nothing to build: check the canned queries right here. Modules imported
         # before the fork are shared with the worker, which imports them anyway.
@@ -144,7 +153,7 @@ def serve(
     try:
         preflight(settings)
         processes = None
-        if settings.query_workers > 0:
+        if settings.query_workers > 0 and not settings.engine_url:
             from kg.workers import QueryProcesses
 
             processes = QueryProcesses.for_settings(settings.build, settings)
