@@ -22,9 +22,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def kg_serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+def kg_serve(
+    *args: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    started: list[subprocess.Popen] | None = None,
+) -> Iterator[str]:
     """Start the real `kg serve` on a free port; yield its /sparql URL; stop it. ``log``: a file
-    for the server's stderr (its log), to read after it stopped."""
+    for the server's stderr (its log), to read after it stopped. ``started``: the server's process
+    is appended to it, and leads a process group of its own, so that a test can signal the
+    master, its HTTP workers and its query processes at once (``os.killpg(process.pid, …)``)."""
     port = _free_port()
     kg_bin = Path(sys.executable).with_name("kg")
     errors = log.open("wb") if log is not None else subprocess.PIPE
@@ -33,7 +40,10 @@ def kg_serve(*args: str, env: dict[str, str] | None = None, log: Path | None = N
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=errors,
+        start_new_session=started is not None,
     )
+    if started is not None:
+        started.append(proc)
     url = f"http://127.0.0.1:{port}/sparql"
     deadline = time.monotonic() + 30
     try:

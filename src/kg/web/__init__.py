@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import quote, urlencode
 
@@ -17,7 +18,20 @@ from kg.engine import Engine
 from kg.errors import KGError
 from kg.queries import load_queries, resolve_values
 from kg.store import KnowledgeGraph
-from kg.web import api, describe, dumps, entities, explain, explore, front, i18n, pages, safety, sparql
+from kg.web import (
+    api,
+    describe,
+    dumps,
+    entities,
+    explain,
+    explore,
+    front,
+    health,
+    i18n,
+    pages,
+    safety,
+    sparql,
+)
 from kg.web.answers import start_workers
 from kg.web.reconcile import bp as reconcile_bp
 from kg.web.response_cache import ResponseCache
@@ -34,6 +48,7 @@ BLUEPRINTS = (
     front.bp,
     explore.bp,
     reconcile_bp,
+    health.bp,
 )
 
 
@@ -43,7 +58,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.config["KG_SETTINGS"] = settings
     # The graph lives on the app, not in a module global: each test builds its own. It is
     # reached only through the Engine: every query has the time limit, row cap and result cache.
-    kg_ = kg if kg is not None else KnowledgeGraph.open(settings.build)
+    kg_ = kg if kg is not None else open_graph(settings)
     app.extensions["kg_engine"] = Engine(kg_, settings)
     # Opened now, with the store: one read-only connection (sqlite3 here is serialized, safe to
     # share), which keeps reading this build's file after a rebuild replaces it.
@@ -77,6 +92,24 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Outermost: a repeated GET of an answer is served without entering Flask at all.
     app.wsgi_app = ResponseCache(app.wsgi_app, settings.cache_bytes)  # type: ignore[method-assign]
     return app
+
+
+def open_graph(settings: Settings) -> KnowledgeGraph:
+    """The build's embedded store, or with ``engine_url`` the store it was published to (kg.remote),
+    with the build folder's files (dumps, derivations) where this front end has them."""
+    if not settings.engine_url:
+        return KnowledgeGraph.open(settings.build)
+    from kg.remote import RemoteGraph
+
+    local = settings.build if settings.build.exists() else None
+    remote = RemoteGraph(settings, local)
+    if local is not None and local.identity() != remote.identity:
+        logging.getLogger(__name__).warning(
+            "the store serves build %s; the dumps and explanations here are of build %s",
+            remote.identity,
+            local.identity(),
+        )
+    return remote  # type: ignore[return-value]  # the same face (kg.remote's docstring)
 
 
 # Pages whose first answer is slow: the home page runs eight queries (4,000 events): 2.4 s cold,
