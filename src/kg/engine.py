@@ -31,6 +31,7 @@ import pyoxigraph as ox
 from cachetools import LRUCache
 
 from kg.cache import KeyedLRUCache
+from kg.errors import KGError
 from kg.execute import Answer, Job, execute
 from kg.query_client import QueryClient
 from kg.workers import QueryProcesses, stack_size
@@ -46,6 +47,19 @@ _STACK_SIZE = threading.Lock()
 TSV = "text/tab-separated-values"
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def _detached(exc: BaseException) -> BaseException:
+    """The exception with no tracebacks, in its whole chain: a traceback holds its frames, and a
+    frame may hold results of a remote store's answer, which pyoxigraph lets only the thread that
+    read them free (it warns otherwise). Freed here, in that thread."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return exc
 
 
 class Rows(list):
@@ -163,7 +177,9 @@ class Engine:
         def evaluate() -> None:
             try:
                 outcome.append(execute(self.kg, job, self.settings.max_rows))
-            except BaseException as exc:  # raised again in the caller's thread
+            except KGError as exc:  # raised again in the caller's thread, without this thread's frames
+                outcome.append(_detached(exc))
+            except BaseException as exc:  # unexpected: its frames are kept for the server's log
                 outcome.append(exc)
 
         with _STACK_SIZE:  # threading.stack_size is process-wide: set it only for this thread

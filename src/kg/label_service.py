@@ -90,6 +90,8 @@ LABEL_SERVICE = WDQS["wikibase"] + "label"
 LANGUAGE = WDQS["wikibase"] + "language"
 SERVICE_PARAM = WDQS["bd"] + "serviceParam"
 AUTO_LANGUAGE = "[AUTO_LANGUAGE]"
+# What an unbound subject is looked up as: an IRI no triple has (see the rewrite below).
+NO_RESOURCE = "urn:x-hos-kg:no-resource"
 MAX_LANGUAGES = 32  # per service: the patterns grow as labels × languages
 ENTITY = WDQS["wd"]
 
@@ -753,11 +755,12 @@ def _patterns(
     subjects: dict[str, str] = {}
     for subject, kind, name in targets:
         if subject not in subjects:
-            # The patterns look values up on a copy of ?x that is always bound: a fresh blank node,
-            # which no triple has, when ?x is unbound (an OPTIONAL on an unbound ?x would bind it to
-            # every labelled resource). The ID fallback reads ?x itself: an error when it is unbound.
+            # The patterns look values up on a copy of ?x that is always bound: an IRI no triple has,
+            # when ?x is unbound (an OPTIONAL on an unbound ?x would bind it to every labelled
+            # resource). The ID fallback reads ?x itself: an error when it is unbound. Not BNODE():
+            # Virtuoso 7.2 does not implement it, and a remote store must run the rewritten query.
             subjects[subject] = fresh()
-            value = f"COALESCE({subject}, BNODE())" if subject.startswith("?") else subject
+            value = f"COALESCE({subject}, <{NO_RESOURCE}>)" if subject.startswith("?") else subject
             yield f"BIND({value} AS {subjects[subject]})"
         node, choices = subjects[subject], []
         for language in languages:

@@ -152,7 +152,7 @@ class RemoteGraph:
 
     def instances(self, cls: str) -> list[str]:
         rows = self.query(_query_file("instances.rq"), bindings={"class": ox.NamedNode(cls)})
-        return [r["instance"].value for r in rows]  # type: ignore[union-attr]
+        return [r["instance"].value for r in rows if r["instance"] is not None]  # type: ignore[union-attr]
 
     # ------------------------------------------------------------ queries
 
