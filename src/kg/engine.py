@@ -25,6 +25,7 @@ import contextlib
 import logging
 import socket
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -89,8 +90,8 @@ class Engine:
     @property
     def limited(self) -> bool:
         """Whether queries run in query processes, with the time limit (else in-process, without)."""
-        if self.settings.engine_url:  # a remote store (kg.remote): its HTTP time-out is the limit
-            return False
+        if self.settings.engine_url:  # a remote store: a RemoteClient holds the limits (kg.remote.client)
+            return True
         return self.client is not None or (self.settings.query_workers > 0 and self.kg.build is not None)
 
     def start(self, address: str | None = None) -> QueryClient | None:
@@ -98,6 +99,13 @@ class Engine:
         workers), or without one start this engine's own now, rather than at the first query.
         None when queries run in-process."""
         with self._starting:
+            if self.settings.engine_url:
+                if self.client is None:
+                    from kg.remote.client import RemoteClient
+
+                    folder = Path(address).parent if address else None
+                    self.client = RemoteClient(self._in_process, self.settings, folder)  # type: ignore[assignment]
+                return self.client
             if address is None and self.client is None and self.limited:
                 assert self.kg.build is not None  # limited: the graph was opened from a build
                 self.processes = QueryProcesses.for_settings(self.kg.build, self.settings)
@@ -110,8 +118,10 @@ class Engine:
         """Stop the query processes this engine started (a no-op for those ``kg serve`` owns)."""
         with self._starting:
             processes, self.processes = self.processes, None
-            if processes is not None:
-                self.client = None
+            if processes is not None or self.settings.engine_url:
+                client, self.client = self.client, None
+                if hasattr(client, "close"):
+                    client.close()  # type: ignore[union-attr]
         if processes is not None:
             processes.close()
 

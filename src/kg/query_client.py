@@ -28,6 +28,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -155,43 +156,8 @@ class QueryClient:
             time.sleep(0.01)
         return ("stopped",)
 
-    @contextlib.contextmanager
-    def _slot(self, client: str | None, until: float):
-        """One of ``client_queries`` slots of this client address, waited for until ``until``."""
-        if not client or self.client_queries <= 0:
-            yield
-            return
-        paths = _slot_files(str(self._folder), client, self.client_queries)
-        held = None
-        while held is None:
-            for path in paths:
-                try:
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-                except OSError as exc:  # a full disk: serve the query rather than refuse everyone
-                    log.warning("no client slot file (%s); this query is not counted", exc)
-                    held = -1
-                    break
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    continue
-                held = fd
-                break
-            if held is None:
-                if time.monotonic() >= until:
-                    raise ServiceBusy(
-                        f"this client already has {self.client_queries} quer"
-                        f"{'y' if self.client_queries == 1 else 'ies'} running; "
-                        "wait for it to finish, then try again",
-                        RETRY_AFTER,
-                    )
-                time.sleep(0.005)
-        try:
-            yield
-        finally:
-            if held >= 0:
-                os.close(held)  # closing the descriptor releases the lock, also if this process dies
+    def _slot(self, client: str | None, until: float) -> contextlib.AbstractContextManager[None]:
+        return client_slot(self._folder, client, self.client_queries, until)
 
     def _wait(self, conn: Connection, pid: int, deadline: float, watch: socket.socket | None):
         """The process's reply, or None at the deadline; ClientGone if the HTTP client left."""
@@ -222,6 +188,46 @@ class QueryClient:
         finally:
             with self._lock:
                 self.running -= 1
+
+
+@contextlib.contextmanager
+def client_slot(folder: Path, client: str | None, slots: int, until: float) -> Iterator[None]:
+    """One of ``slots`` slots of this client address, across every HTTP worker (lock files in
+    ``folder``), waited for until ``until``; ServiceBusy past it."""
+    if not client or slots <= 0:
+        yield
+        return
+    paths = _slot_files(str(folder), client, slots)
+    held = None
+    while held is None:
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:  # a full disk: serve the query rather than refuse everyone
+                log.warning("no client slot file (%s); this query is not counted", exc)
+                held = -1
+                break
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            held = fd
+            break
+        if held is None:
+            if time.monotonic() >= until:
+                raise ServiceBusy(
+                    f"this client already has {slots} quer"
+                    f"{'y' if slots == 1 else 'ies'} running; "
+                    "wait for it to finish, then try again",
+                    RETRY_AFTER,
+                )
+            time.sleep(0.005)
+    try:
+        yield
+    finally:
+        if held >= 0:
+            os.close(held)  # closing the descriptor releases the lock, also if this process dies
 
 
 BUCKETS = 4096  # lock files per slot at most: client addresses are hashed into this many

@@ -24,6 +24,7 @@ import dataclasses
 import multiprocessing
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -153,16 +154,25 @@ def serve(
     try:
         preflight(settings)
         processes = None
-        if settings.query_workers > 0 and not settings.engine_url:
+        address = None
+        if settings.engine_url:
+            # No query processes: the HTTP workers ask the store. They share this folder, where
+            # each client address's query slots are lock files (kg.remote.client).
+            slots = Path(tempfile.mkdtemp(prefix="kg-serve-slots-"))
+            address = str(slots / "remote")
+        elif settings.query_workers > 0:
             from kg.workers import QueryProcesses
 
             processes = QueryProcesses.for_settings(settings.build, settings)
+            address = processes.address
         options = _options(settings, host, port, workers, threads, access_log)
         try:
-            _Server(settings, options, processes.address if processes else None).run()
+            _Server(settings, options, address).run()
         finally:
             if processes is not None:  # a no-op in a forked worker: only the owner closes them
                 processes.close()
+            if settings.engine_url and address is not None and os.getpid() == master:
+                shutil.rmtree(Path(address).parent, ignore_errors=True)
     finally:
         if temporary is not None and os.getpid() == master:  # the foreign build is this server's alone
             shutil.rmtree(temporary, ignore_errors=True)
