@@ -24,6 +24,7 @@ from kg.dump import FORMATS, GRAPH_SETS, WRITERS, _render
 from kg.formats import DUMPED, by_suffix
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, HOS
 from kg.pipeline import build
+from kg.web.dumps import content_etag
 
 PARSE = {
     "ttl": ox.RdfFormat.TURTLE,
@@ -107,6 +108,39 @@ def test_http_headers(client):
         assert r.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in r.headers["Vary"]
         assert gzip.decompress(r.get_data()).startswith(b"@prefix")
     assert client.get("/dumps/nope.ttl").status_code == 404
+
+
+def test_a_dumps_etag_is_its_listed_checksum_so_any_copy_of_the_build_gives_it(client, listing):
+    """Not werkzeug's (the file's mtime, size and path): replicas on other machines agree."""
+    sha = {d["name"]: d["sha256"] for d in listing}
+    asked = {
+        ("all.ttl", ""): "all.ttl",
+        ("all.ttl", "gzip"): "all.ttl.gz",  # the .gz twin's own entry, as its bytes are sent
+        ("all.ttl.gz", ""): "all.ttl.gz",
+        ("asserted.nq", "gzip"): "asserted.nq.gz",
+    }
+    for (name, encoding), listed in asked.items():
+        with client.get(f"/dumps/{name}", headers={"Accept-Encoding": encoding}) as r:
+            assert r.status_code == 200 and r.headers["ETag"] == f'"{sha[listed]}"', (name, encoding)
+            assert hashlib.sha256(r.get_data()).hexdigest() == sha[listed]
+        with client.get(
+            f"/dumps/{name}", headers={"Accept-Encoding": encoding, "If-None-Match": f'"{sha[listed]}"'}
+        ) as r:
+            assert r.status_code == 304 and r.get_data() == b""
+    with client.get("/dumps/void.ttl") as r:  # not listed: the hash of its bytes
+        assert r.headers["ETag"] == f'"{hashlib.sha256(r.get_data()).hexdigest()}"'
+
+
+def test_an_unlisted_files_etag_is_its_contents_wherever_and_whenever_written(tmp_path):
+    one, other = tmp_path / "one" / "void.ttl", tmp_path / "void.ttl"
+    one.parent.mkdir()
+    one.write_bytes(b"<urn:x:s> <urn:x:p> <urn:x:o> .\n")
+    other.write_bytes(one.read_bytes())
+    os.utime(other, (1_000_000, 1_000_000))
+    assert content_etag(one) == content_etag(other) == hashlib.sha256(one.read_bytes()).hexdigest()
+    one.write_bytes(b"# changed\n")
+    os.utime(one, (2_000_000, 2_000_000))  # another mtime: not the hash kept for the old bytes
+    assert content_etag(one) == hashlib.sha256(b"# changed\n").hexdigest()
 
 
 def test_dumps_page(client):

@@ -39,6 +39,7 @@ VIEWS = {
         "explain",
         "explore",
         "front",
+        "health",
         "pages",
         "reconcile",
         "sparql",

@@ -73,7 +73,7 @@ ASKS = {
     "dump-gzip": Ask("GET", "/dumps/asserted.ttl", {"Accept-Encoding": "gzip"}),
     "dump-listing": Ask("GET", "/dumps.json"),
     "home-page": Ask("GET", "/", {"Accept": "text/html"}),
-    # Known to differ; see the marks in _params.
+    # Blank nodes the query makes: kg.execute labels them in order of first appearance.
     "construct-blank-nodes": Ask(
         "GET",
         sparql(
@@ -81,33 +81,19 @@ ASKS = {
         ),
         {"Accept": "text/turtle"},
     ),
+    # An rdflib graph with blank nodes, written canonically by kg.void.write.
     "void": Ask("GET", "/.well-known/void", {"Accept": "text/turtle"}),
 }
-ETAGGED = ("select-json", "select-csv", "construct-turtle", "canned-api", "dump", "dump-gzip")
-
-BLANK_NODES = pytest.mark.xfail(
-    strict=True,
-    reason="a CONSTRUCT template's blank nodes get random labels at each evaluation (pyoxigraph): "
-    "the bodies differ under one ETag (kg.web.answers: build + job)",
+ETAGGED = (
+    "select-json",
+    "select-csv",
+    "construct-turtle",
+    "construct-blank-nodes",
+    "canned-api",
+    "dump",
+    "dump-gzip",
+    "void",
 )
-RDFLIB_ORDER = pytest.mark.xfail(
-    strict=False,  # the order is random: two processes may happen to agree
-    reason="VoID is an rdflib graph with blank nodes, serialized in an order that changes from "
-    "process to process (kg.web.answers.rdf_response, kg.void); it has no ETag",
-)
-# werkzeug's send_file ETag is "<mtime>-<size>-<adler32 of the absolute path>".
-DUMP_PATH = pytest.mark.xfail(
-    strict=True,
-    reason="a dump's ETag comes from its file's path and mtime, not its content (kg.web.dumps: "
-    "send_file(etag=True)): a copy of the build folder elsewhere gives other ETags",
-)
-
-
-def _params(copy: bool = False) -> list:
-    marks = {"construct-blank-nodes": BLANK_NODES, "void": RDFLIB_ORDER}
-    if copy:
-        marks |= {"dump": DUMP_PATH, "dump-gzip": DUMP_PATH}
-    return [pytest.param(name, marks=marks[name]) if name in marks else name for name in ASKS]
 
 
 # ------------------------------------------------------------------ /health, in-process
@@ -241,7 +227,7 @@ def _alike(one: Reply, other: Reply) -> None:
 
 @pytest.mark.live
 @pytest.mark.replicas
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(ASKS))
 def test_replicas_answer_alike(replicas, name):
     a, b = replicas
     _alike(fetch(a.origin, ASKS[name]), fetch(b.origin, ASKS[name]))
@@ -262,7 +248,7 @@ def test_an_etag_from_one_replica_is_valid_at_another(replicas, name):
 
 @pytest.mark.live
 @pytest.mark.replicas
-@pytest.mark.parametrize("name", _params(copy=True))
+@pytest.mark.parametrize("name", list(ASKS))
 def test_a_copy_of_the_build_answers_alike(replicas, copied, name):
     _alike(fetch(replicas[0].origin, ASKS[name]), fetch(copied.origin, ASKS[name]))
 

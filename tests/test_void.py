@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pyoxigraph as ox
+import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF, VOID, XSD
 
-from kg import dump, void
+from kg import dump, formats, void
+from kg.config import REPO_ROOT
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 BASE = "https://w3id.org/hos-kg/"
@@ -86,3 +93,70 @@ def test_the_dumped_description_is_the_same_bytes_whatever_its_blank_nodes_and_o
     assert isomorphic(written, graphs[0])
     assert len(list(written.objects(None, VOID.classPartition))) == 2
     assert b"@prefix sd: <http://www.w3.org/ns/sparql-service-description#>" in text
+
+
+# ---------------------------------------------------------------- served: the same bytes in every process
+
+STATS = {
+    "graphs": {str(GRAPH_ASSERTED): 3, str(GRAPH_INFERRED): 1},
+    "triples": 4,
+    "entities": 1,
+    "classes": {str(MEETING): 2, "http://www.w3.org/2002/07/owl#Thing": 5},
+    "properties": {str(RDF.type): 3, "http://www.w3.org/2000/01/rdf-schema#label": 4},
+    "wikidata_links": 0,
+}
+# Written in another process, whose hash seed (and so rdflib's order of a graph) is another.
+WRITE_ELSEWHERE = """
+import sys
+from kg import formats, void
+from tests.test_void import STATS, served_descriptions
+for media, body in served_descriptions():
+    sys.stdout.buffer.write(media.encode() + b"\\n" + body + b"\\n")
+"""
+
+
+def served_descriptions() -> list[tuple[str, bytes]]:
+    """The VoID and the Service Description in every graph format, as the server writes them."""
+    graphs = (
+        void.describe("http://localhost/", STATS, [], CREATED, BASE),
+        void.service_description("http://localhost/sparql", 4, {str(GRAPH_ASSERTED): 3}),
+    )
+    return [(row.media_type, void.write(g, row)) for g in graphs for row in formats.GRAPH.values()]
+
+
+@pytest.mark.parametrize("row", list(formats.GRAPH.values()), ids=lambda row: row.name)
+def test_a_served_description_is_the_same_bytes_whatever_its_blank_nodes_and_order(row):
+    backwards = {**STATS, **{k: dict(reversed(STATS[k].items())) for k in ("classes", "properties")}}
+    graphs = [void.describe("http://localhost/", s, [], CREATED, BASE) for s in (STATS, backwards)]
+    one, other = (void.write(g, row) for g in graphs)  # new blank nodes each
+    assert one == other
+    assert len(list(ox.parse(one, format=row.format))) == len(graphs[0])
+    if row.format == ox.RdfFormat.TURTLE:  # the same triples (rdflib reads Turtle without a warning)
+        assert isomorphic(Graph().parse(data=one, format="turtle"), graphs[0])
+
+
+def test_a_served_description_is_the_same_bytes_in_another_process():
+    def elsewhere(seed: str) -> bytes:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", WRITE_ELSEWHERE], env=env, cwd=REPO_ROOT, capture_output=True, check=True
+        )
+        return run.stdout
+
+    here = b"".join(media.encode() + b"\n" + body + b"\n" for media, body in served_descriptions())
+    assert elsewhere("1") == elsewhere("2") == here
+
+
+def test_the_served_descriptions_are_the_same_bytes_each_time_with_a_strong_etag(client):
+    for path in ("/.well-known/void", "/sparql"):
+        for row in formats.GRAPH.values():
+            one, other = (client.get(path, headers={"Accept": row.media_type}) for _ in range(2))
+            assert one.status_code == other.status_code == 200, (path, row.name)
+            assert one.get_data() == other.get_data(), (path, row.name)
+            etag, weak = one.get_etag()
+            assert etag and not weak and other.headers["ETag"] == one.headers["ETag"], (path, row.name)
+            again = client.get(path, headers={"Accept": row.media_type, "If-None-Match": one.headers["ETag"]})
+            assert again.status_code == 304 and again.get_data() == b"", (path, row.name)
+            assert again.headers["ETag"] == one.headers["ETag"]
+        turtle = client.get(path, headers={"Accept": "text/turtle"}).headers["ETag"]
+        assert client.get(path, headers={"Accept": "application/n-triples"}).headers["ETag"] != turtle

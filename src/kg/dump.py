@@ -267,7 +267,8 @@ def _render(row: formats.Format, graphs: dict[URIRef, Graph]) -> bytes:
 # gzip by ISA-L (python-isal, a well-kept binding of Intel's library) at its level 2: zlib at
 # level 6 took 2.7 of the dumps' CPU seconds, ISA-L takes a tenth of that, for files about a
 # quarter larger (all.nq.gz 3.3 → 4.3 MB). Any gzip reader reads them; the same input and level
-# give the same bytes (mtime 0), so a dump's checksum and ETag hold from build to build.
+# give the same bytes (mtime 0), so a dump's checksum, which /dumps sends as its ETag
+# (kg.web.dumps), holds from build to build.
 GZIP_LEVEL = 2
 
 SETS = {  # graph set -> the named graphs it holds

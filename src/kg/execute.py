@@ -9,7 +9,9 @@ CLI.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -86,6 +88,8 @@ def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
         truncated = len(triples) > max_rows
         triples = triples[:max_rows]
         body = ox.serialize(triples, format=choice.format, prefixes=_prefixes(choice))
+        if any(marker in body for marker in _LABELLED):  # searched in C: most answers have none
+            body = ox.serialize(_relabel_triples(triples), format=choice.format, prefixes=_prefixes(choice))
         return Answer(body, choice.media_type, "graph", len(triples), truncated)
     choice = _need(RESULTS, job.results, "SELECT results")
     # pyoxigraph writes the solutions as TSV (one line each: terms in N-Triples
@@ -108,6 +112,7 @@ def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
         keep = [i for i, name in enumerate(lines[0].split("\t")) if name not in bound]
         tsv = "\n".join("\t".join(cells[i] for i in keep) for cells in (ln.split("\t") for ln in lines if ln))
         tsv = (tsv + "\n").encode("utf-8")
+    tsv = _relabel_tsv(tsv)
     solutions = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
     if choice.format is None:  # HTML: the view renders the rows itself
         variables = solutions.variables
@@ -116,6 +121,63 @@ def _execute(kg: KnowledgeGraph, job: Job, max_rows: int) -> Answer:
         return Answer(b"", choice.media_type, "results", len(rows), cap.full, shown)
     body = solutions.serialize(format=choice.format)
     return Answer(body, choice.media_type, "results", cap.rows, cap.full)
+
+
+# Blank nodes are relabelled b0, b1, … in order of first appearance in the answer. pyoxigraph
+# names the blank nodes a query makes (a CONSTRUCT template's [], BNODE()) at random at each
+# evaluation, so two processes (or one, twice) would give two bodies for one job, under one ETag
+# (kg.web.answers: the build's and the job's). The order of the rows is the engine's, the same
+# for one store and one query, so the labels are too. Stored blank nodes are relabelled alike:
+# a label names a blank node within one answer only (SPARQL 1.1 §4.1.4), so nothing is lost,
+# and the store's own labels (random, drawn when the build loaded it) are not shown.
+#
+# How pyoxigraph's writers name a blank node: "_:label" (N-Triples, N-Quads, Turtle, TriG,
+# JSON-LD) or rdf:nodeID="label" (RDF/XML). A body without either names none, and is the same
+# whatever the labels: looking for them in the body is cheaper than looking at each triple's
+# terms in Python (6 ms for 10,000 triples, a sixth of evaluating them). A literal that holds
+# one of them only costs a second writing.
+_LABELLED = (b"_:", b"nodeID")
+
+
+def _relabel_triples(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """``triples`` with their blank nodes relabelled."""
+    labels: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def term(found: Any) -> Any:
+        if isinstance(found, ox.BlankNode):
+            label = labels.get(found)
+            if label is None:
+                label = labels[found] = ox.BlankNode(f"b{len(labels)}")
+            return label
+        if isinstance(found, ox.Triple):  # a triple term (RDF 1.2) may hold blank nodes
+            return ox.Triple(term(found.subject), found.predicate, term(found.object))
+        return found
+
+    return [ox.Triple(term(t.subject), t.predicate, term(t.object)) for t in triples]
+
+
+# A token of SPARQL TSV (terms in N-Triples syntax): a literal or an IRI, which may hold "_:"
+# and is kept as it is, or a blank node label, which is relabelled. Triple terms are spaced
+# tokens too ("<<( _:a <p> _:b )>>"), so the same pass reaches the blank nodes inside them.
+_TSV_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|<[^<>"\s]*>|_:[^\s()<>"]+')
+
+
+def _relabel_tsv(tsv: bytes) -> bytes:
+    """SPARQL TSV with its blank nodes relabelled; the same bytes when it has none."""
+    if b"_:" not in tsv:  # searched in C: the common answer costs no second pass
+        return tsv
+    labels: dict[bytes, bytes] = {}
+
+    def swap(match: re.Match[bytes]) -> bytes:
+        token = match.group()
+        if not token.startswith(b"_:"):
+            return token
+        label = labels.get(token)
+        if label is None:
+            label = labels[token] = b"_:b%d" % len(labels)
+        return label
+
+    return _TSV_TOKEN.sub(swap, tsv)
 
 
 class _LineCap:

@@ -5,8 +5,9 @@ are computed once at build time into ``stats.json``; the description is then
 made for whichever root URL serves it (the public base in the dumps, the
 actual host at /.well-known/void), with the dataset's IRIs under the base IRI
 of the settings. The build's ``dumps/void.ttl`` is the same bytes for the same
-inputs (no build time; partitions written canonically by kg.dump). The formats
-an endpoint answers in are those of kg.formats.
+inputs (no build time; partitions written canonically by kg.dump), and so is a
+description the server writes (``write``), in every process. The formats an
+endpoint answers in are those of kg.formats.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, VOID, XSD
 
 from kg import formats, iris
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, WD, new_graph
+from kg.derivations import term
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, WD, new_graph
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 GRAPHS = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))  # the named graphs of a build
@@ -217,3 +219,35 @@ def service_description(endpoint: str, triples: int, counts: dict[str, int]) -> 
         g.add((graph, RDF.type, SD.Graph))
         g.add((graph, VOID.triples, Literal(n, datatype=XSD.integer)))
     return g
+
+
+def write(graph: Graph, row: formats.Format) -> bytes:
+    """``graph`` (a description) in the format of ``row``: the same bytes for the same triples, in
+    any process, so that replicas answer alike and the bytes can have a strong ETag.
+
+    rdflib's writers follow its store's order, which hangs on the process's hash seed, and name
+    blank nodes by random ids; so pyoxigraph writes the graph, its blank nodes labelled by
+    RDFC-1.0 (from their content, as the dumps' are) and its triples sorted by N-Triples line.
+    Turtle and TriG get the prefixes the graph uses, of the project's and the graph's own.
+    """
+    dataset = ox.Dataset(ox.Quad(term(s), term(p), term(o)) for s, p, o in graph)  # type: ignore[arg-type]
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    triples = sorted((q.triple for q in dataset), key=str)
+    prefixes = _used_prefixes(graph, triples) if row.prefixes else None
+    return ox.serialize(triples, format=row.format, prefixes=prefixes)
+
+
+def _used_prefixes(graph: Graph, triples: list[ox.Triple]) -> dict[str, str]:
+    """The prefixes (the project's first, then the graph's) of namespaces ``triples`` use: an IRI's
+    namespace is what it has up to its last ``#`` or ``/``, as every one of those ends."""
+    by_namespace: dict[str, str] = {}
+    for prefix, namespace in (*PREFIXES.items(), *((p, str(n)) for p, n in graph.namespaces())):
+        by_namespace.setdefault(namespace, prefix)
+    used = set()
+    for t in triples:
+        for found in (t.subject, t.predicate, t.object):
+            iri = found.datatype.value if isinstance(found, ox.Literal) else found.value
+            namespace = iri[: max(iri.rfind("#"), iri.rfind("/")) + 1]
+            if namespace in by_namespace:
+                used.add(namespace)
+    return {by_namespace[n]: n for n in sorted(used, key=by_namespace.__getitem__)}

@@ -99,7 +99,7 @@ def open_graph(settings: Settings) -> KnowledgeGraph:
     with the build folder's files (dumps, derivations) where this front end has them."""
     if not settings.engine_url:
         return KnowledgeGraph.open(settings.build)
-    from kg.remote import RemoteGraph
+    from kg.remote import RemoteGraph  # here: urllib3 and the remote module only when asked for
 
     local = settings.build if settings.build.exists() else None
     remote = RemoteGraph(settings, local)

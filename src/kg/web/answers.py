@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 
-import pyoxigraph as ox
 from flask import Flask, Response, current_app, render_template, request
 from rdflib import Graph
 
-from kg import queries
+from kg import queries, void
 from kg.engine import Engine, Rows
 from kg.execute import Answer, Job
-from kg.formats import GRAPH, HTML, negotiate
+from kg.formats import HTML, negotiate
 from kg.queries import CannedQuery
 from kg.web.response_cache import STORABLE
 
@@ -104,12 +103,13 @@ def _headers(response: Response, etag: str) -> Response:
 
 
 def rdf_response(graph: Graph) -> Response:
-    """A description graph in the RDF format the client asked for (Accept or format=)."""
+    """A description graph in the RDF format the client asked for (Accept or format=), the same
+    bytes in every replica (kg.void.write): its strong ETag is their hash, and a client that
+    holds them gets a 304."""
     choice = negotiate("graph", request.accept_mimetypes, request.args.getlist("format"), html=False)
-    # rdflib knows its serializers by media type, but writes N-Quads only from a dataset: a
-    # graph's N-Triples are the same lines, its triples in the default graph.
-    writer = GRAPH["application/n-triples"] if choice.format == ox.RdfFormat.N_QUADS else choice
-    body = graph.serialize(format=writer.media_type, encoding="utf-8")
+    body = void.write(graph, choice)
     response = Response(body, mimetype=choice.media_type)
-    response.vary.add("Accept")
-    return response
+    # The hash of the bytes themselves: they hang on the build, the request's URL, the settings'
+    # base IRI and the format, and a key made of those would have to name them all.
+    _headers(response, hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
