@@ -240,6 +240,14 @@ def explain_cmd(s: str, p: str, o: str, fmt: str) -> None:
     is_flag=True,
     help="With --data: a query's default graph is the union of all graphs, not the files' default graph.",
 )
+@click.option(
+    "--engine",
+    "engine",
+    default=None,
+    metavar="URL",
+    help="Serve from this SPARQL store (its query endpoint; load it with `kg publish`) "
+    "[default: KG_ENGINE_URL, else the embedded store].",
+)
 @click.option("--access-log", is_flag=True, help="Log every request to standard output.")
 @_clean_errors
 def serve_cmd(
@@ -253,18 +261,63 @@ def serve_cmd(
     reasoner: str | None,
     validate: bool,
     union_default_graph: bool,
+    engine: str | None,
     access_log: bool,
 ) -> None:
     """Serve the built graph (or --data files, built the same way) with gunicorn, a production WSGI server."""
     from kg.serve import foreign, serve  # here: see the module's docstring
 
-    settings = Settings.from_env(query_workers=query_workers, reasoner=reasoner)
+    settings = Settings.from_env(query_workers=query_workers, reasoner=reasoner, engine_url=engine)
+    if data and settings.engine_url:
+        raise click.UsageError("--data and --engine exclude each other: publish the files' build instead")
     if data:
         temporary = Path(tempfile.mkdtemp(prefix="kg-serve-"))  # serve() removes it when it stops
         settings = foreign(
             settings, list(data), temporary, validate=validate, reason=reason, union=union_default_graph
         )
     serve(settings, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+
+
+@main.command("publish")
+@click.option("--to", "to", required=True, metavar="URL", help="The store's SPARQL query endpoint.")
+@click.option(
+    "--update", default=None, metavar="URL", help="Its update endpoint [default: derived from --to]."
+)
+@click.option(
+    "--graph-store", default=None, metavar="URL", help="Its Graph Store Protocol endpoint [default: derived]."
+)
+@click.option(
+    "--build",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The build folder to publish [default: KG_BUILD_DIR].",
+)
+@_clean_errors
+def publish_cmd(to: str, update: str | None, graph_store: str | None, folder: Path | None) -> None:
+    """Load the build into a SPARQL store and switch the store to it in one step.
+
+    Each graph is loaded into a versioned staging graph (SPARQL 1.1 Graph Store Protocol), its
+    count checked, then one update switches them all into place. Safe to re-run after a failure.
+    HTTP Basic credentials come from KG_PUBLISH_AUTH=user:password."""
+    from kg.build import Build  # here: see the module's docstring
+    from kg.publish import Endpoints, publish
+
+    build = Build(folder) if folder is not None else Settings.from_env().build
+    endpoints = Endpoints.derive(to, update, graph_store)
+
+    def bar(total: int) -> Any:
+        return click.progressbar(length=total, label="loading triples", file=sys.stderr)
+
+    summary = publish(build, endpoints, auth=os.environ.get("KG_PUBLISH_AUTH"), progress=bar)
+    if summary.shared_blank_nodes:
+        n = summary.shared_blank_nodes
+        click.echo(
+            f"note: {n} blank node{' is' if n == 1 else 's are'} in more than one graph; loaded graph "
+            "by graph, each graph has its own copy in the store",
+            err=True,
+        )
+    click.echo(summary.line(to))
 
 
 @main.group("link")
