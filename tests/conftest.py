@@ -156,3 +156,77 @@ def wikidata():
     standin = start()
     yield standin
     standin.close()
+
+
+# ---------------------------------------------------------------- remote stores (issue 18)
+# The seed build published to a real store started for the session: the Oxigraph server always,
+# Virtuoso Open Source in the `virtuoso` set (tests/stores.py starts both on scratch folders).
+STORES = ("oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso))
+
+
+@pytest.fixture(scope="session")
+def started_stores(settings: Settings, built, tmp_path_factory: pytest.TempPathFactory):
+    """Starts each kind of store once for the session, on first use, with the seed build published."""
+    import contextlib
+
+    from kg.publish import Endpoints, publish
+    from tests import stores
+
+    running: dict = {}
+    with contextlib.ExitStack() as stack:
+
+        def start(kind: str):
+            if kind not in running:
+                launch = stores.oxigraph_server if kind == "oxigraph" else stores.virtuoso
+                store = stack.enter_context(launch(tmp_path_factory.mktemp(kind)))
+                publish(settings.build, Endpoints.derive(store.query, store.update, store.graph_store))
+                running[kind] = store
+            return running[kind]
+
+        yield start
+
+
+@pytest.fixture(scope="session", params=STORES)
+def published(request, started_stores):
+    """A store serving the session's seed build, as `kg publish` leaves it."""
+    return started_stores(request.param)
+
+
+def remote_graph(settings: Settings, store):
+    """The seed build as `kg serve --engine` sees it in ``store`` (kg.remote)."""
+    import dataclasses
+
+    from kg.remote import RemoteGraph
+
+    param = "timeout" if store.kind == "virtuoso" else ""  # Virtuoso's own limit, in ms
+    return RemoteGraph(
+        dataclasses.replace(settings, engine_url=store.query, engine_refresh=0.2, engine_timeout_param=param),
+        settings.build,
+    )
+
+
+@pytest.fixture(scope="session", params=("embedded", *STORES))
+def any_kg(request, settings: Settings, kg: KnowledgeGraph, started_stores):
+    """The session's graph on each engine: embedded, and published to each store."""
+    if request.param == "embedded":
+        return kg
+    return remote_graph(settings, started_stores(request.param))
+
+
+@pytest.fixture(scope="session")
+def remote_settings(settings: Settings, published) -> Settings:
+    import dataclasses
+
+    # Virtuoso takes its own time limit, in milliseconds, as `timeout`; the Oxigraph server has none.
+    param = "timeout" if published.kind == "virtuoso" else ""
+    return dataclasses.replace(
+        settings, engine_url=published.query, engine_refresh=0.2, engine_timeout_param=param
+    )
+
+
+@pytest.fixture(scope="session")
+def remote_app(remote_settings: Settings):
+    """The app on the published store (kg serve --engine), beside the session's embedded ``app``."""
+    app = create_app(remote_settings)
+    yield app
+    close_app(app)

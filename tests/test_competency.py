@@ -1,7 +1,9 @@
 """The competency questions of the knowledge graph, with their exact answers.
 
-Each runs the canned query from queries/ on the built graph (pyoxigraph), and
-every canned query must give the same answer on rdflib over the same quads.
+Each runs the canned query from queries/ on the built graph (pyoxigraph), and on
+the same build published to a remote store (kg.remote: the Oxigraph server, and
+Virtuoso in the `virtuoso` set); every canned query must give the same answer on
+rdflib over the same quads.
 """
 
 from __future__ import annotations
@@ -32,14 +34,22 @@ def _value(term) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def ask(kg, queries):
+def ask(any_kg, queries):
+    """Runs a canned query on each engine in turn: embedded, and remote on each store (kg.remote)."""
+
     def run(name: str, infer: bool = True, **params: str) -> list[dict[str, str | None]]:
         query = queries[name]
-        result = kg.query(query.text, infer=infer, bindings=bindings(query, params))
+        result = any_kg.query(query.text, infer=infer, bindings=bindings(query, params))
         names = [v.value for v in result.variables]
         return [{n: _value(row[n]) for n in names} for row in result]
 
     return run
+
+
+def durations(request) -> None:
+    """Virtuoso 7.2 keeps an xsd:duration as a number of seconds ("PT1H" comes back as 3600.0)."""
+    if request.node.callspec.params.get("any_kg") == "virtuoso":
+        pytest.xfail("Virtuoso 7.2 stores xsd:duration literals as numbers of seconds")
 
 
 def col(rows, name):
@@ -89,7 +99,8 @@ def test_q3_meetings_at_g20_and_apec(ask):
     ]
 
 
-def test_q4_hamburg_planned_and_actual_duration(ask):
+def test_q4_hamburg_planned_and_actual_duration(ask, request):
+    durations(request)
     rows = {r["meeting"]: r for r in ask("meeting-durations")}
     assert (rows["meeting/2017-07-07-hamburg"]["planned"], rows["meeting/2017-07-07-hamburg"]["actual"]) == (
         "PT45M",
@@ -188,7 +199,8 @@ def test_q10_what_trump_said_about_each_meeting(ask):
     assert [r["quoteEn"] for r in putin] == ["acute issues", None]
 
 
-def test_q11_latest_meeting_and_its_length(ask):
+def test_q11_latest_meeting_and_its_length(ask, request):
+    durations(request)
     assert ask("latest-meeting") == [
         {"meeting": "meeting/2019-06-28-osaka", "date": "2019-06-28", "moreThan": "PT1H", "actual": None}
     ]

@@ -104,7 +104,7 @@ class RemoteGraph:
         union = rows[0]["union"]
         published = {
             "identity": rows[0]["identity"].value,
-            "union": union is None or union.value == "true",
+            "union": union is None or union.value in ("true", "1"),  # Virtuoso writes booleans as 1
             "graphs": graphs,
         }
         with self._lock:
