@@ -430,11 +430,11 @@ def test_an_escape_in_a_service_query_is_refused_with_its_message():
 @pytest.mark.parametrize(
     ("query", "grammar", "lexical"),
     [
-        # rdflib keeps a local-name escape that the lexical rules stop at: refused, not guessed.
+        # rdflib keeps a local-name escape that the lexical rules (as SPARQL) decode: refused, not guessed.
         (
             "SELECT * WHERE { SERVICE wd:Q\\-1 { ?s ?p ?o } SERVICE wd:Q\\-2 { ?s ?p ?o } }",
             "http://www.wikidata.org/entity/Q\\-1, http://www.wikidata.org/entity/Q\\-2",
-            "http://www.wikidata.org/entity/Q, http://www.wikidata.org/entity/Q",
+            "http://www.wikidata.org/entity/Q-1, http://www.wikidata.org/entity/Q-2",
         ),
         # A prefix named `service` reads as the keyword to the lexical rules (as to Oxigraph),
         # in its declaration too.

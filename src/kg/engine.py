@@ -168,6 +168,10 @@ class Engine:
             answer = self._in_process(job)
         else:
             answer = client.run(job, self.settings.query_timeout, watch=watch, client=client_id)
+        if self.settings.engine_url and self.kg.refresh() != key[0]:  # type: ignore[attr-defined]
+            # A remote store switched builds while this ran (or cannot say which it serves): the
+            # answer may be of the new build, so it is not stored under the old one's identity.
+            return answer, False
         if answer.media_type != "text/html":  # HTML rows are rendered per request, never stored
             # ValueError: larger than the whole cache, so it is simply not kept.
             with self._lock, contextlib.suppress(ValueError):

@@ -115,17 +115,9 @@ _SCOPE_IRIS = frozenset(HINTS + scope for scope in HINT_SCOPES)
 # Only a text holding one of these can name a hint: the predeclared prefix, the namespace (in a
 # PREFIX, a BASE or an IRI), or an escape that may spell it.
 _HINT_MARKER = re.compile(r"hint:|queryHints|\\[uU]")
-# The guard's lexical rules, with the \u escapes an IRI may hold (the engine decodes them): a hint's
+# The guard's lexical rules read the \u escapes an IRI may hold (the engine decodes them): a hint's
 # IRI may be spelled so, and must not go unseen.
-_IRI_RULE = r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)'
-if _IRI_RULE not in TOKEN.pattern:
-    raise RuntimeError("kg.guard.TOKEN's rule for IRIs changed: update kg.label_service._IRI_RULE")
-_HINT_TOKEN = re.compile(
-    TOKEN.pattern.replace(
-        _IRI_RULE, r'(?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)'
-    ),
-    TOKEN.flags,
-)
+_HINT_TOKEN = TOKEN
 _IRI_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.\d*[eE][+-]?\d+|\.?\d+[eE][+-]?\d+|\d*\.\d+|\d+)")
 _LANGTAG = re.compile(r"@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*")

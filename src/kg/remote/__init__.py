@@ -42,6 +42,7 @@ from kg.config import Settings
 from kg.errors import BadGateway, BadRequest, KGError, NotBuilt, QueryTimeout, ServiceBusy
 from kg.iris import GRAPH_INFERRED
 from kg.remote import terms
+from kg.remote.checker import Checker
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,33 @@ class RemoteGraph:
         self._published: dict[str, Any] | None = None
         self._read_at = 0.0
         self._read_published()  # at start-up: an unpublished or unreachable store stops it here
+        # Read again in the background too: when every request is answered from the response
+        # cache, no query would ever notice a publish (the cache follows ``last_identity``).
+        self._closed = threading.Event()
+        self.checker = Checker(settings)
+        if settings.engine_refresh > 0:
+            threading.Thread(target=self._refresh_loop, name="kg-remote-refresh", daemon=True).start()
+
+    def _refresh_loop(self) -> None:
+        while not self._closed.wait(self.settings.engine_refresh):
+            try:
+                self._current()
+            except Exception:
+                log.exception("reading which build %s serves failed", self._where)
+
+    @property
+    def last_identity(self) -> str:
+        """The identity read last, without asking the store (for the response cache)."""
+        with self._lock:
+            return self._published["identity"] if self._published else ""
+
+    def refresh(self) -> str:
+        """The identity the store serves now, asked now (the Engine asks after a query, so that an
+        answer of a new build is never cached under the old build's identity)."""
+        try:
+            return self._read_published()["identity"]
+        except KGError:
+            return ""  # unknown: the caller does not cache
 
     # ------------------------------------------------------------ which build is served
 
@@ -121,10 +149,10 @@ class RemoteGraph:
             return published
         try:
             return self._read_published()
-        except KGError as exc:  # keep serving what was read last; the query itself will tell
+        except (KGError, ValueError, SyntaxError) as exc:  # keep serving what was read last
             if published is None:
                 raise
-            log.warning("could not read which build %s serves: %s", self._where, exc.message)
+            log.warning("could not read which build %s serves: %s", self._where, exc)
             with self._lock:
                 self._read_at = time.monotonic()
             return published
@@ -168,15 +196,29 @@ class RemoteGraph:
         base_iri: str | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | list[ox.Triple]:
         """Evaluate a query in the store, with the embedded store's dataset rules (kg.store)."""
-        terms.check(sparql, base_iri)
-        text = terms.prologue(base_iri) + terms.standard(terms.substitute(sparql, bindings or {}))
+        rewritten = terms.standard(terms.substitute(sparql, bindings or {}))
+        text = terms.prologue(None if terms.has_base(rewritten) else base_iri) + rewritten
+        # Checked as sent: what the store reads is what was checked (kg.remote.terms.check).
+        self.checker.check(sparql, base_iri, text)
+        if query_dataset:
+            # The store would read its FROM graphs as it likes (Virtuoso: system graphs too), and
+            # the protocol's dataset would override them anyway: refused rather than misread.
+            raise BadRequest(
+                "FROM and FROM NAMED are not supported on this server (it serves from a SPARQL store); "
+                "use GRAPH, or the default-graph-uri and named-graph-uri parameters"
+            )
         if default_graphs is not None or named_graphs is not None:
+            served = set(self.graph_names())
+            for graph in [*(default_graphs or []), *(named_graphs or [])]:
+                if graph not in served:  # also what keeps a value from reaching the store's text
+                    raise BadRequest(
+                        f"default-graph-uri / named-graph-uri: {graph[:200]!r} is not a graph of this "
+                        f"dataset; its graphs are {', '.join(sorted(served))}"
+                    )
             dataset: dict[str, list[str]] | None = {
                 "default-graph-uri": list(default_graphs or []),
                 "named-graph-uri": list(named_graphs or []),
             }
-        elif query_dataset:
-            dataset = None  # the query's own FROM / FROM NAMED
         else:
             graphs = [g.value for g in self.default_graphs(infer)]
             dataset = {"default-graph-uri": graphs, "named-graph-uri": graphs}
@@ -195,9 +237,16 @@ class RemoteGraph:
         body, media_type = self._post(text, RESULTS_JSON, dataset)
         if media_type not in (RESULTS_JSON, "application/json"):
             raise BadGateway(f"{self._where} answered as {media_type or 'nothing'}, not SPARQL JSON results")
-        try:
+        if b'"bnode"' in body:
+            body = _blank_node_labels(body)
+        try:  # read through once: pyoxigraph parses lazily, and a broken answer must fail here
+            first = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            if not isinstance(first, ox.QuerySolutions):
+                return first
+            for _ in first:
+                pass
             return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        except SyntaxError as exc:
+        except (SyntaxError, ValueError) as exc:
             raise BadGateway(f"{self._where} sent results that do not parse: {exc}") from None
 
     def _post(self, text: str, accept: str, dataset: dict[str, list[str]] | None) -> tuple[bytes, str]:
@@ -234,8 +283,10 @@ class RemoteGraph:
             )
         if response.status >= 400:
             said = _said(body)
-            if 400 <= response.status < 500:
+            if response.status == 400:  # the query: the client's to fix
                 raise BadRequest(f"{self._where} refused the query (HTTP {response.status}): {said}")
+            if response.status == 429:
+                raise StoreUnavailable(f"{self._where} is busy (HTTP 429); try again shortly", 5)
             if response.status == 503:
                 raise StoreUnavailable(f"{self._where} is busy or starting (HTTP 503); try again shortly", 5)
             raise BadGateway(f"{self._where} failed (HTTP {response.status}): {said}")
@@ -260,10 +311,27 @@ class RemoteGraph:
         return b"".join(chunks)
 
     def close(self) -> None:
+        self._closed.set()
+        self.checker.close()
         self._pool.clear()
 
     def to_rdflib(self) -> Any:  # pragma: no cover - tests compare engines on the embedded store
         raise NotImplementedError("to_rdflib is for the embedded store")
+
+
+def _blank_node_labels(body: bytes) -> bytes:
+    """The answer with blank node labels pyoxigraph accepts: Virtuoso writes ``nodeID://b1234``.
+    A label only names a node within one answer, so any one-to-one renaming keeps its meaning."""
+    try:
+        answer = json.loads(body)
+        for row in answer.get("results", {}).get("bindings", []):
+            for value in row.values():
+                if isinstance(value, dict) and value.get("type") == "bnode":
+                    label = value["value"]
+                    value["value"] = "b" + "".join(c if c.isalnum() else f"_{ord(c):x}" for c in label)
+    except (ValueError, AttributeError, TypeError):
+        return body  # pyoxigraph then names what is wrong with it
+    return json.dumps(answer).encode("utf-8")
 
 
 def _said(body: bytes) -> str:

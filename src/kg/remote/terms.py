@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
@@ -93,6 +94,11 @@ def substitute(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> st
     return "".join(out)
 
 
+def has_base(query: str) -> bool:
+    """Whether the query declares its own BASE (Virtuoso refuses a second one)."""
+    return any(k == "word" and t.upper() == "BASE" for k, t in _tokens(query))
+
+
 def prologue(base_iri: str | None) -> str:
     """The predeclared prefixes (and the endpoint's base) as text: a store knows none of them.
     The query's own BASE and PREFIX lines come after, so they win, as with pyoxigraph."""
@@ -127,41 +133,54 @@ def _bound_parse_cost(query: str) -> None:
         previous = text.upper() if kind == "word" else ""
 
 
-def check(query: str, base_iri: str | None) -> None:
-    """Refuse what the store could read differently from SPARQL 1.1: the text must parse and plan
-    with pyoxigraph (the usual syntax message; an unknown function is refused there, as pyoxigraph
-    plans it), and no IRI may be escaped with \\u or name a vendor's namespace, in any position."""
+def plan(query: str, base_iri: str | None, predeclared: bool = True) -> str | None:
+    """Why pyoxigraph cannot parse and plan the query (its syntax message, or the function it does
+    not know), or None. pyoxigraph may also evaluate it (an ASK, an aggregate, a SERVICE call), on
+    an empty store: so this runs in kg.remote.checker's process, with a time limit."""
     from kg.functions import OXIGRAPH
     from kg.store import syntax_message
 
-    _bound_parse_cost(query)
-
-    try:  # an empty store: nothing is read, but the whole text is parsed and planned
-        ox.Store().query(query, prefixes=PREFIXES, base_iri=base_iri, custom_functions=OXIGRAPH)
+    prefixes = PREFIXES if predeclared else None
+    try:
+        ox.Store().query(query, prefixes=prefixes, base_iri=base_iri, custom_functions=OXIGRAPH)
     except SyntaxError as exc:
-        raise BadRequest(syntax_message(str(exc), query, base_iri)) from None
+        return syntax_message(str(exc), query, base_iri)
     except RuntimeError as exc:  # pyoxigraph names a function it does not know
-        raise BadRequest(f"{exc}: a query may call SPARQL 1.1's functions and XSD casts only") from None
+        return f"{exc}: a query may call SPARQL 1.1's functions and XSD casts only"
+    except OSError:  # a SERVICE call failed: the syntax was fine
+        return None
+    return None
+
+
+def check(query: str) -> None:
+    """The lexical checks on the text the store gets: no IRI escaped with \\u, none in a
+    vendor's namespace (resolved against the query's PREFIX and BASE lines), and a bounded
+    nesting of calls whose parse is exponential. ``plan`` is the other half."""
+    _bound_parse_cost(query)
     prefixes = dict(PREFIXES)
+    base = ""
     tokens = [(k, t) for k, t in _tokens(query) if k not in ("space", "comment")]
     for i, (kind, text) in enumerate(tokens):
         if kind == "word" and text.upper() == "PREFIX" and i + 2 < len(tokens):
             (k1, name), (k2, iri) = tokens[i + 1], tokens[i + 2]
             if k1 == "pname" and k2 == "iri":
                 prefixes[name.split(":", 1)[0]] = iri[1:-1]
+        if kind == "word" and text.upper() == "BASE" and i + 1 < len(tokens) and tokens[i + 1][0] == "iri":
+            base = tokens[i + 1][1][1:-1]
         if kind not in ("iri", "pname"):
             continue
-        if _ESCAPED.search(text):
+        if _ESCAPED.search(text) or "\\" in text:
             raise BadRequest(
-                f"the IRI {text[:80]} uses a \\u escape: this endpoint's store would read it differently;"
+                f"the IRI {text[:80]} uses an escape: this endpoint's store could read it differently;"
                 " write the characters"
             )
         if kind == "iri":
             resolved = text[1:-1]
+            candidates = [resolved, urljoin(base, resolved) if base else resolved]
         else:
             prefix, local = text.split(":", 1)
-            resolved = prefixes.get(prefix, prefix + ":") + local
-        if VENDOR.match(resolved):
+            candidates = [prefixes.get(prefix, prefix + ":") + local]
+        if any(VENDOR.match(c) for c in candidates):
             raise BadRequest(f"{text[:80]} names a function of the store's own, not SPARQL 1.1: not allowed")
 
 
@@ -215,7 +234,7 @@ def standard(query: str) -> str:
         contains = _contains_fold(tokens, i, folds)
         if contains is not None:
             argument, literal, end = contains
-            out.append(f'REGEX(STR({standard(argument)}), "{_escape(_pattern(literal))}")')
+            out.append(f"REGEX(STR({standard(argument)}), {ox.Literal(_pattern(literal))})")
             i = end + 1
             continue
         if i in folds:
@@ -230,10 +249,6 @@ def standard(query: str) -> str:
 
 def _text(tokens: list[tuple[str, str]]) -> str:
     return "".join(t for _, t in tokens)
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _next(tokens: list[tuple[str, str]], i: int) -> int:

@@ -90,7 +90,12 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
     # Outermost: a repeated GET of an answer is served without entering Flask at all.
-    app.wsgi_app = ResponseCache(app.wsgi_app, settings.cache_bytes)  # type: ignore[method-assign]
+    generation = getattr(kg_, "last_identity", None) if settings.engine_url else None
+    app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
+        app.wsgi_app,
+        settings.cache_bytes,
+        generation=(lambda: kg_.last_identity) if generation is not None else None,
+    )
     return app
 
 

@@ -77,10 +77,30 @@ class Stored:
 class ResponseCache:
     """WSGI middleware: stores marked 200 answers to GETs, answers repeats with ``X-Cache: hit``."""
 
-    def __init__(self, app: Callable, max_bytes: int, max_key: int = MAX_KEY) -> None:
+    def __init__(
+        self,
+        app: Callable,
+        max_bytes: int,
+        max_key: int = MAX_KEY,
+        generation: Callable[[], str] | None = None,
+    ) -> None:
         self.app = app
         self._lock = threading.Lock()
         self._stored = KeyedLRUCache(max_bytes, lambda s: s.size + ENTRY_OVERHEAD, max_key)
+        # What the stored answers are of (a remote store's build identity, kg.remote): when it
+        # changes, everything stored is dropped. None: the data never changes while served.
+        self._generation = generation
+        self._seen = generation() if generation is not None else ""
+
+    def _current(self) -> str:
+        """The generation now; a change empties the cache (under the lock)."""
+        if self._generation is None:
+            return ""
+        now = self._generation()
+        if now != self._seen:
+            self._stored.clear()
+            self._seen = now
+        return now
 
     @staticmethod
     def key(*parts: str | None) -> tuple:
@@ -90,6 +110,7 @@ class ResponseCache:
 
     def lookup(self, key: tuple) -> Stored | None:
         with self._lock:
+            self._current()
             return self._stored.get(key)
 
     @property
@@ -110,6 +131,8 @@ class ResponseCache:
         if stored is not None:
             start_response(stored.status, list(stored.headers))
             return [stored.body]
+        with self._lock:
+            generation = self._current()
         seen: list = []
 
         def capture(status: str, headers: list, exc_info: Any = None) -> Callable:
@@ -130,5 +153,6 @@ class ResponseCache:
             entry = Stored(seen[0], headers, body, wire.encode("latin-1"))
             # ValueError: a key over the limit, or larger than the whole cache: simply not kept.
             with self._lock, contextlib.suppress(ValueError):
-                self._stored[key] = entry
+                if self._current() == generation:  # not an answer of a build no longer served
+                    self._stored[key] = entry
         return [body]
