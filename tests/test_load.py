@@ -80,4 +80,18 @@ def test_blank_nodes_of_turtle_data_become_the_same_skolem_iris_in_every_build(t
     assert not any(isinstance(t, BNode) for triple in first for t in triple)
     subjects = {s for s in first.subjects(unique=True)}
     assert all(str(s).startswith(GENID) for s in subjects)
-    assert len(subjects) == 3  # the nested node, ex:a's, and one for the two that say the same
+    assert len(subjects) == 4  # every blank node stays itself
+
+
+def test_two_blank_nodes_that_say_the_same_of_different_subjects_stay_two(tmp_path):
+    """`ex:m1 ex:at [ a ex:P ]` and `ex:m2 ex:at [ a ex:P ]`: two places, not one both are at."""
+    from kg.load import parse_file, skolemized
+
+    path = tmp_path / "r.ttl"
+    path.write_text(
+        "@prefix ex: <http://example.org/> .\nex:m1 ex:at [ a ex:P ] .\nex:m2 ex:at [ a ex:P ] .\n",
+        encoding="utf-8",
+    )
+    graph = skolemized(parse_file(path))
+    places = {o for _, _, o in graph.triples((None, None, None)) if "genid" in str(o)}
+    assert len(places) == 2 and len(graph) == 4

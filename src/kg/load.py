@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, Graph
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
@@ -113,37 +113,31 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
 
 
 def skolemized(graph: Graph) -> Graph:
-    """The graph with each blank node replaced by a skolem IRI (RDF 1.1 Concepts, 3.5) named by a
-    hash of what the node says, so that it is the same IRI in every build, in every store.
+    """The graph with each blank node replaced by a skolem IRI (RDF 1.1 Concepts, 3.5), the same in
+    every build: RDFC-1.0 (pyoxigraph) labels the blank nodes canonically, and each IRI is that
+    label under a digest of the canonical graph, so distinct nodes stay distinct and the names
+    change only when the file's content does.
 
     Why: data/references.ttl's reified statements are blank nodes, and a blank node has one label
     in build/graph.nq and another in a store, so an explanation (kg.proofs) could not look up the
     sentences of a fact about one, and a store loaded by the Graph Store Protocol relabels them
-    again. Nodes that say exactly the same thing become one node, as they mean the same.
+    again (kg publish).
     """
     if not any(isinstance(t, BNode) for triple in graph for t in triple):
         return graph
-    out: dict[BNode, list[tuple[Node, Node]]] = {}
-    for s, p, o in graph:
-        if isinstance(s, BNode):
-            out.setdefault(s, []).append((p, o))
-    names: dict[BNode, URIRef] = {}
+    triples = ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    canonical = sorted(str(q) for q in dataset)
+    digest = hashlib.sha256("\n".join(canonical).encode("utf-8")).hexdigest()[:12]
 
-    def name(node: BNode, seen: frozenset = frozenset()) -> URIRef:
-        if node not in names:
-            if node in seen:  # a cycle of blank nodes: the node's place in it stands for it
-                return URIRef(GENID + "cycle")
-            said = sorted(
-                f"{p.n3()} {name(o, seen | {node}) if isinstance(o, BNode) else o.n3()}"
-                for p, o in out.get(node, [])
-            )
-            names[node] = URIRef(GENID + hashlib.sha256("\n".join(said).encode()).hexdigest()[:20])
-        return names[node]
+    def named(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.NamedNode | ox.Literal:
+        return ox.NamedNode(f"{GENID}{digest}-{term.value}") if isinstance(term, ox.BlankNode) else term
 
-    result = new_graph()
-    for triple in graph:
-        result.add(tuple(name(t) if isinstance(t, BNode) else t for t in triple))  # type: ignore[arg-type]
-    return result
+    out = [ox.Triple(named(q.subject), q.predicate, named(q.object)) for q in dataset]  # type: ignore[arg-type]
+    return new_graph().parse(
+        data=ox.serialize(out, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt"
+    )
 
 
 def read_turtle(source: Source, into: Loaded) -> int:
