@@ -129,6 +129,7 @@ def test_health_is_503_when_the_engine_does_not_answer(lone_app, monkeypatch):
         raise ServiceBusy("all query processes stayed busy for 2 s; try again later")
 
     monkeypatch.setattr(Engine, "_in_process", refuse)
+    lone_app.extensions.pop("kg_health", None)  # the last probe's outcome stands for a second
     response = client.get("/health", headers={"Accept": "text/html"})  # a browser gets JSON too
     assert response.status_code == 503
     assert response.mimetype == "application/json"
@@ -138,6 +139,18 @@ def test_health_is_503_when_the_engine_does_not_answer(lone_app, monkeypatch):
     }
     assert response.headers["Cache-Control"] == "no-store"
     assert calls, "the cached answer vouched for a dead engine"
+
+
+def test_a_flood_of_health_checks_costs_one_probe_a_second(lone_app, monkeypatch):
+    from kg.web import health
+
+    probes: list[object] = []
+    real = health._probe
+    monkeypatch.setattr(health, "_probe", lambda: probes.append(1) or real())
+    lone_app.extensions.pop("kg_health", None)
+    client = lone_app.test_client()
+    assert all(client.get("/health").status_code == 200 for _ in range(20))
+    assert len(probes) == 1
 
 
 def test_health_takes_no_client_query_slot(lone_app, monkeypatch):
