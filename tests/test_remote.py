@@ -200,6 +200,17 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
         kind = self.server.behaviour["kind"]  # type: ignore[attr-defined]
         if kind == "slow":
             time.sleep(3)
+        if kind == "trickle":  # headers at once, then a little of the body every 0.4 s
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.end_headers()
+            self.wfile.write(b'{"head":{"vars":["x"]},"results":{"bindings":[')
+            for _ in range(10):
+                time.sleep(0.4)
+                self.wfile.write(b'{"x":{"type":"literal","value":"a"}},')
+                self.wfile.flush()
+            self.wfile.write(b'{"x":{"type":"literal","value":"a"}}]}}')
+            return
         if kind == "error":
             body = b"Virtuoso 37000 Error SP030: SPARQL compiler, line 3: syntax error\nmore"
             self.send_response(400)
@@ -268,6 +279,7 @@ def _stand_in_app(settings, url: str, **changes):
     ("kind", "status", "words"),
     [
         ("slow", 503, "longer than the 1 s limit"),
+        ("trickle", 503, "longer than the 1 s limit"),  # each read is quick; the whole is not
         ("large", 502, "larger than 100000 bytes"),
         ("error", 400, "refused the query (HTTP 400): Virtuoso 37000 Error SP030"),
     ],

@@ -255,6 +255,7 @@ class RemoteGraph:
             fields += [(name, g) for g in graphs]
         if self.settings.engine_timeout_param:
             fields.append((self.settings.engine_timeout_param, str(int(self.settings.query_timeout * 1000))))
+        deadline = time.monotonic() + self.settings.query_timeout
         try:
             response = self._pool.request_encode_body(
                 "POST",
@@ -265,22 +266,18 @@ class RemoteGraph:
                 preload_content=False,
             )
         except urllib3.exceptions.ReadTimeoutError:
-            raise QueryTimeout(
-                f"the query ran longer than the {self.settings.query_timeout:g} s limit in {self._where}"
-            ) from None
+            raise self._timed_out() from None
         except urllib3.exceptions.HTTPError as exc:
             log.warning("%s: %s", self._where, exc)
             raise StoreUnavailable(f"{self._where} cannot be reached now; try again shortly", 5) from None
         try:
-            body = self._read(response)
+            body = self._read(response, deadline)
         finally:
             response.release_conn()
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         # Virtuoso's "anytime" answer: cut at its own time-out, marked only by this header.
         if response.headers.get("X-SQL-State") == "S1TAT":
-            raise QueryTimeout(
-                f"the query ran longer than the {self.settings.query_timeout:g} s limit in {self._where}"
-            )
+            raise self._timed_out()
         if response.status >= 400:
             said = _said(body)
             if response.status == 400:  # the query: the client's to fix
@@ -292,23 +289,31 @@ class RemoteGraph:
             raise BadGateway(f"{self._where} failed (HTTP {response.status}): {said}")
         return body, media_type
 
-    def _read(self, response: urllib3.BaseHTTPResponse) -> bytes:
+    def _read(self, response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+        """The body, within the byte limit and the query's deadline: the HTTP time-out alone holds
+        per read, and a store that sends a little now and then would never meet it."""
         limit = self.settings.engine_max_bytes
         chunks, size = [], 0
         try:
             for chunk in response.stream(1 << 16):
+                if time.monotonic() > deadline:
+                    response.close()  # the rest is never read: the connection is not reused
+                    raise self._timed_out()
                 size += len(chunk)
                 if size > limit:
                     raise BadGateway(f"{self._where} sent an answer larger than {limit} bytes")
                 chunks.append(chunk)
         except urllib3.exceptions.ReadTimeoutError:
-            raise QueryTimeout(
-                f"the query ran longer than the {self.settings.query_timeout:g} s limit in {self._where}"
-            ) from None
+            raise self._timed_out() from None
         except urllib3.exceptions.HTTPError as exc:
             log.warning("%s: %s", self._where, exc)
             raise StoreUnavailable(f"{self._where} broke off its answer; try again shortly", 5) from None
         return b"".join(chunks)
+
+    def _timed_out(self) -> QueryTimeout:
+        return QueryTimeout(
+            f"the query ran longer than the {self.settings.query_timeout:g} s limit in {self._where}"
+        )
 
     def close(self) -> None:
         self._closed.set()
