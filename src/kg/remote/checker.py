@@ -18,11 +18,12 @@ from multiprocessing.connection import Connection
 from cachetools import LRUCache
 
 from kg.config import Settings
-from kg.errors import BadRequest
+from kg.errors import BadRequest, ServiceBusy
 from kg.remote import terms
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
+STARTUP_SECONDS = 60.0
 
 
 def _serve(conn: Connection) -> None:
@@ -31,6 +32,7 @@ def _serve(conn: Connection) -> None:
     problem = _isolate_network()
     if problem:
         log.info("the query checker keeps the network: %s", problem)
+    conn.send("ready")  # started: from now on the time limit is the check's alone
     while True:
         try:
             text, base, predeclared = conn.recv()
@@ -90,6 +92,13 @@ class Checker:
             self._process = ctx.Process(target=_serve, args=(child,), name="kg-query-checker", daemon=True)
             self._process.start()
             child.close()
+            # Its start (a new interpreter importing pyoxigraph) is not the query's to pay for, and
+            # takes seconds on a loaded machine: waited for apart from the check's time limit.
+            if not parent.poll(STARTUP_SECONDS) or parent.recv() != "ready":
+                self._process.kill()
+                parent.close()
+                self._process = None
+                raise ServiceBusy("the query checker did not start; try again shortly", 5)
             self._conn = parent
         return self._conn
 

@@ -146,6 +146,9 @@ def close_app(app: Flask) -> None:
     app.extensions.pop("kg_pool", None)
     app.extensions.pop("kg_processes", None)
     app.extensions["kg_engine"].close()
+    closing = getattr(app.extensions["kg_engine"].kg, "close", None)
+    if closing is not None:  # a remote store's pool, refresher and checker (kg.remote)
+        closing()
     derivations = app.extensions.pop("kg_derivations", None)
     if derivations is not None:
         derivations.close()
