@@ -205,12 +205,17 @@ def remote_graph(settings: Settings, store):
     )
 
 
-@pytest.fixture(scope="session", params=("embedded", *STORES))
+@pytest.fixture(scope="module", params=("embedded", *STORES))
 def any_kg(request, settings: Settings, kg: KnowledgeGraph, started_stores):
-    """The session's graph on each engine: embedded, and published to each store."""
+    """The session's graph on each engine: embedded, and published to each store. Per module: a
+    remote one holds connections and a checker process, closed when the module is done (a later
+    test counts this process's open files)."""
     if request.param == "embedded":
-        return kg
-    return remote_graph(settings, started_stores(request.param))
+        yield kg
+        return
+    remote = remote_graph(settings, started_stores(request.param))
+    yield remote
+    remote.close()
 
 
 @pytest.fixture(scope="session")
@@ -224,7 +229,7 @@ def remote_settings(settings: Settings, published) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def remote_app(remote_settings: Settings):
     """The app on the published store (kg serve --engine), beside the session's embedded ``app``."""
     app = create_app(remote_settings)
