@@ -109,15 +109,11 @@ class Listener:
             conn.close()
 
 
-@contextlib.contextmanager
-def altered_seed(root: Path, replace: dict[str, tuple[str, str]]) -> Iterator:
-    """A test client of the seed built from a copy in ``root`` in which each file's one ``old`` text
+def altered_build(root: Path, replace: dict[str, tuple[str, str]]):
+    """The settings of the seed built from a copy in ``root`` in which each file's one ``old`` text
     is ``new`` (a label with markup, say): the project's data, changed where the test says."""
-    import dataclasses
-
     from kg.config import REPO_ROOT, Settings
     from kg.pipeline import build
-    from kg.web import close_app, create_app
 
     for name in ("ontology", "data", "queries"):
         shutil.copytree(REPO_ROOT / name, root / name)
@@ -132,6 +128,17 @@ def altered_seed(root: Path, replace: dict[str, tuple[str, str]]) -> Iterator:
         build_dir=root / "build",
     )
     build(settings)
+    return settings
+
+
+@contextlib.contextmanager
+def altered_seed(root: Path, replace: dict[str, tuple[str, str]]) -> Iterator:
+    """A test client of ``altered_build``'s seed."""
+    import dataclasses
+
+    from kg.web import close_app, create_app
+
+    settings = altered_build(root, replace)
     app = create_app(dataclasses.replace(settings, query_workers=0))
     try:
         yield app.test_client()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import json
-import shutil
 import threading
 import time
 import urllib.request
@@ -361,25 +360,13 @@ def test_kg_serve_on_a_store_answers_sparqlwrapper_and_rdflib_as_the_embedded_on
 def test_after_a_publish_the_front_end_serves_the_new_build_under_new_etags(settings, built, tmp_path):
     """`kg publish` switches the store to another build; within engine_refresh the app's identity,
     its answers and its ETags follow, and an old ETag no longer gets a 304."""
-    from kg.config import REPO_ROOT, Settings
-    from kg.pipeline import build
     from kg.publish import Endpoints, publish
     from tests import stores
+    from tests.support import altered_build
 
     root = tmp_path / "changed"
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(REPO_ROOT / name, root / name)
-    entities = root / "data" / "entities.ttl"
-    entities.write_text(
-        entities.read_text(encoding="utf-8").replace('"Hamburg"@en', '"Hamburg an der Elbe"@en')
-    )
-    changed = Settings(
-        data_dir=root / "data",
-        ontology_dir=root / "ontology",
-        queries_dir=root / "queries",
-        build_dir=root / "build",
-    )
-    build(changed)
+    root.mkdir()
+    changed = altered_build(root, {"data/entities.ttl": ('"Hamburg"@en', '"Hamburg an der Elbe"@en')})
     query = "/sparql?query=" + quote('SELECT ?l { place:hamburg rdfs:label ?l FILTER(LANG(?l) = "en") }')
     with stores.oxigraph_server(tmp_path / "store") as store:
         endpoints = Endpoints.derive(store.query, store.update, store.graph_store)
